@@ -1,0 +1,19 @@
+# sovereign: research question -> queries -> papers -> claims -> benchmarks -> verdict.
+# The logic lives in the `sovereign` package; rules only wire files and params.
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/literature.smk"
+include: "rules/warehouse.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        get_final_targets(),

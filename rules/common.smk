@@ -1,0 +1,48 @@
+# Validation and small helpers shared by every stage. Keep it small.
+import json
+import sys
+
+sys.path.insert(0, workflow.basedir)
+
+from sovereign.config import config_hash, validate_config
+from sovereign.errors import ConfigError
+from sovereign.literature.queries import plan_queries
+
+try:
+    _validated = validate_config(config)
+except ConfigError as exc:
+    raise WorkflowError(str(exc)) from None
+config.clear()
+config.update(_validated)
+
+STUDIES = sorted(config["studies"])
+CONFIG_HASH = config_hash(config)
+
+# Stages register what load_warehouse reads: table name -> input function.
+WAREHOUSE_INPUTS = {}
+# Stages register extra final targets (besides the warehouse and the reports).
+FINAL_TARGETS = []
+
+
+wildcard_constraints:
+    study="[a-z][a-z0-9_]*",
+    qid="q[0-9a-f]{10}",
+
+
+def study_queries(study):
+    """The planned queries of a study (deterministic, so known before any job runs)."""
+    s = config["studies"][study]
+    return plan_queries(s["question"], s.get("queries"), config["literature"]["min_queries"])
+
+
+def query_by_id(study, qid):
+    for q in study_queries(study):
+        if q["query_id"] == qid:
+            return q
+    raise WorkflowError(f"study {study} has no query {qid}")
+
+
+def get_final_targets():
+    targets = [config["warehouse"]]
+    targets += expand("results/report/{study}.html", study=STUDIES)
+    return targets + FINAL_TARGETS

@@ -1,0 +1,80 @@
+# Literature: plan_queries -> search_arxiv (one job per query) -> screen_papers -> fetch_fulltext
+
+
+rule plan_queries:
+    output:
+        "results/{study}/queries.json",
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        queries=lambda wc: config["studies"][wc.study]["queries"],
+        min_queries=config["literature"]["min_queries"],
+    log:
+        "results/logs/plan_queries/{study}.log",
+    script:
+        "../scripts/plan_queries.py"
+
+
+def _snapshot_input(wc):
+    lit = config["literature"]
+    return [lit["snapshot_path"]] if lit["source"] in ("snapshot", "auto") else []
+
+
+rule search_arxiv:
+    input:
+        snapshot=_snapshot_input,
+    output:
+        "results/{study}/search/{qid}.jsonl",
+    params:
+        query=lambda wc: query_by_id(wc.study, wc.qid),
+        source=config["literature"]["source"],
+        snapshot_path=config["literature"]["snapshot_path"],
+        max_results=config["literature"]["max_results"],
+        arxiv=config["literature"]["arxiv"],
+    log:
+        "results/logs/search_arxiv/{study}/{qid}.log",
+    resources:
+        arxiv_api=1,
+    script:
+        "../scripts/search_arxiv.py"
+
+
+rule screen_papers:
+    input:
+        queries="results/{study}/queries.json",
+        search=lambda wc: expand(
+            "results/{{study}}/search/{qid}.jsonl",
+            qid=[q["query_id"] for q in study_queries(wc.study)],
+        ),
+    output:
+        papers="results/{study}/papers.parquet",
+        summary="results/{study}/screening.json",
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        thresholds=config["screening"],
+        embeddings=config["embeddings"],
+    log:
+        "results/logs/screen_papers/{study}.log",
+    benchmark:
+        "results/benchmarks/screen_papers/{study}.tsv"
+    script:
+        "../scripts/screen_papers.py"
+
+
+rule fetch_fulltext:
+    input:
+        papers="results/{study}/papers.parquet",
+        snapshot=_snapshot_input,
+    output:
+        "results/{study}/fulltext.parquet",
+    params:
+        snapshot_path=config["literature"]["snapshot_path"],
+        fulltext=config["literature"]["fulltext"],
+    log:
+        "results/logs/fetch_fulltext/{study}.log",
+    script:
+        "../scripts/fetch_fulltext.py"
+
+
+WAREHOUSE_INPUTS["queries"] = lambda wc: expand("results/{study}/queries.json", study=STUDIES)
+WAREHOUSE_INPUTS["papers"] = lambda wc: expand("results/{study}/papers.parquet", study=STUDIES)
+FINAL_TARGETS.extend(expand("results/{study}/fulltext.parquet", study=STUDIES))

@@ -1,0 +1,1 @@
+"""Subcommands of the `sovereign` console script, one module each."""

@@ -1,0 +1,21 @@
+"""`sovereign plan "question"`: show the queries plan_queries derives for a question."""
+from __future__ import annotations
+
+import json
+
+from ..literature.queries import plan_queries
+
+
+def add_parser(sub):
+    """Register the subcommand."""
+    p = sub.add_parser("plan", help="print the search queries planned for a question")
+    p.add_argument("question")
+    p.add_argument("--min-queries", type=int, default=4)
+    return p
+
+
+def run(args) -> int:
+    """Print one JSON line per query."""
+    for q in plan_queries(args.question, None, args.min_queries):
+        print(json.dumps(q, ensure_ascii=False))
+    return 0

@@ -1,0 +1,36 @@
+"""`sovereign sql "SELECT ..."`: read-only SQL on the DuckDB warehouse."""
+from __future__ import annotations
+
+import sys
+
+import pandas as pd
+
+from ..warehouse import query
+
+
+def add_parser(sub):
+    """Register the subcommand."""
+    p = sub.add_parser("sql", help="run read-only SQL on the warehouse",
+                       description="Run read-only SQL on the DuckDB warehouse and print the result.")
+    p.add_argument("sql", help='the query, e.g. "SELECT count(*) FROM papers"')
+    p.add_argument("--db", default="results/sovereign.duckdb", help="warehouse file (default: %(default)s)")
+    p.add_argument("--format", choices=["table", "csv", "json", "markdown"], default="table",
+                   help="output format (default: %(default)s)")
+    p.add_argument("--max-rows", type=int, default=200, help="rows printed in table format (default: %(default)s)")
+    return p
+
+
+def run(args) -> int:
+    """Print the query's result."""
+    df = query(args.db, args.sql)
+    if args.format == "csv":
+        df.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        sys.stdout.write(df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False))
+    elif args.format == "markdown":
+        print(df.to_markdown(index=False) if hasattr(df, "to_markdown") else df.to_string(index=False))
+    else:
+        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50,
+                               "display.width", 200, "display.max_colwidth", 80):
+            print(df.to_string(index=False) if len(df) <= args.max_rows else df)
+    return 0

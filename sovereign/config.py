@@ -1,0 +1,136 @@
+"""Load the workflow config, fill schema defaults, validate it, and hash it.
+
+Validation runs before any rule (rules/common.smk calls `validate_config`), so a
+wrong value fails at once with a message that names the key and what is allowed.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "config" / "schema" / "config.schema.yaml"
+DEFAULT_CONFIG_PATH = ROOT / "config" / "config.yaml"
+
+
+@lru_cache(maxsize=4)
+def load_schema(path: str | None = None) -> dict:
+    """Read the JSON schema (YAML-encoded) that the config must satisfy."""
+    return yaml.safe_load(Path(path or SCHEMA_PATH).read_text(encoding="utf-8"))
+
+
+def _fill_defaults(node: dict, schema: dict) -> None:
+    """Insert schema `default`s for missing keys, recursing into objects."""
+    for key, sub in schema.get("properties", {}).items():
+        if key not in node and "default" in sub:
+            node[key] = copy.deepcopy(sub["default"])
+        if key not in node and sub.get("type") == "object" and "properties" in sub:
+            node[key] = {}
+        if isinstance(node.get(key), dict):
+            _fill_defaults(node[key], sub)
+    extra = schema.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in node.items():
+            if key not in schema.get("properties", {}) and isinstance(value, dict):
+                _fill_defaults(value, extra)
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    parts = [str(p) for p in error.absolute_path]
+    if error.validator == "additionalProperties":
+        extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+        parts.append(extra[0] if extra else "?")
+    if error.validator == "required":
+        missing = [r for r in error.validator_value if r not in error.instance]
+        parts.append(missing[0] if missing else "?")
+    return ".".join(parts) or "<top level>"
+
+
+def _explain(error: jsonschema.ValidationError) -> str:
+    key = _key_path(error)
+    sch = error.schema
+    if error.validator == "enum":
+        allowed = ", ".join(repr(v) for v in error.validator_value)
+        return f"config key '{key}': {error.instance!r} is not allowed; use one of {allowed}"
+    if error.validator == "additionalProperties":
+        known = ", ".join(sorted(sch.get("properties", {}))) or "none"
+        return f"config key '{key}' is not a known setting here; known keys: {known}"
+    if error.validator == "required":
+        return f"config key '{key}' is required but missing"
+    if error.validator == "type":
+        return f"config key '{key}': expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
+    if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+        return f"config key '{key}': {error.instance!r} violates {error.validator} {error.validator_value}"
+    if error.validator == "propertyNames" or (error.validator == "pattern" and sch.get("description")):
+        return f"config key '{key}': {error.message}. {sch.get('description', '')}".strip()
+    desc = sch.get("description")
+    return f"config key '{key}': {error.message}" + (f" ({desc})" if desc else "")
+
+
+def validate_config(config: dict, schema_path: str | None = None) -> dict:
+    """Return a validated copy of `config` with defaults filled; raise ConfigError naming the key."""
+    if not isinstance(config, dict):
+        raise ConfigError("config must be a mapping of keys to values (is the YAML file empty?)")
+    schema = load_schema(str(schema_path) if schema_path else None)
+    cfg = copy.deepcopy(config)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        # propertyNames errors point at the parent; name the offending study explicitly.
+        msgs = []
+        for err in errors[:5]:
+            if err.validator == "propertyNames":
+                parent = ".".join(map(str, err.absolute_path))
+                msgs.append(f"config key '{parent}.{err.instance}': invalid name; {err.schema.get('description', err.message)}")
+            else:
+                msgs.append(_explain(err))
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
+        raise ConfigError("invalid configuration: " + "; ".join(msgs) + more)
+    _fill_defaults(cfg, schema)
+    _check_semantics(cfg)
+    return cfg
+
+
+def _check_semantics(cfg: dict) -> None:
+    """Checks the schema cannot express."""
+    for name, study in cfg["studies"].items():
+        qs = [q.strip().lower() for q in study.get("queries", [])]
+        if len(qs) != len(set(qs)):
+            raise ConfigError(f"config key 'studies.{name}.queries': the same query is listed twice")
+    for check in _EXTRA_CHECKS:
+        check(cfg)
+
+
+_EXTRA_CHECKS: list = []
+
+
+def register_check(func):
+    """Register a cross-key check that stages add (e.g. devices named in bench must exist)."""
+    _EXTRA_CHECKS.append(func)
+    return func
+
+
+def load_config(path: str | Path | None = None) -> dict:
+    """Read a YAML config file and validate it."""
+    path = Path(path or DEFAULT_CONFIG_PATH)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    return validate_config(raw)
+
+
+def config_hash(obj) -> str:
+    """A short stable hash of any JSON-able value (config sections, params)."""
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Literature stage: plan queries, search arXiv or the offline corpus, fetch text, screen."""

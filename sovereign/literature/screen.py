@@ -1,0 +1,94 @@
+"""screen_papers: merge search results, score each paper against the question, mark kept/drift."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from ..io import read_jsonl, write_json, write_parquet
+from ..text import normalize, tfidf_vectorizer
+from .embeddings import embed, method_name
+
+log = logging.getLogger(__name__)
+
+PAPER_COLUMNS = ["study", "paper_id", "title", "authors", "published", "categories", "abstract",
+                 "pdf_url", "has_full_text", "source", "query_ids", "best_rank", "relevance_tfidf",
+                 "relevance_embedding", "kept", "drift"]
+
+
+def merge_results(study: str, paths: list[str]) -> pd.DataFrame:
+    """Merge per-query results, one row per paper: best rank, every query that found it."""
+    by_id: dict[str, dict] = {}
+    for path in paths:
+        for rec in read_jsonl(path):
+            pid = rec["id"]
+            if pid not in by_id:
+                by_id[pid] = {
+                    "study": study, "paper_id": pid, "title": rec.get("title") or "",
+                    "authors": list(rec.get("authors") or []), "published": rec.get("published") or "",
+                    "categories": list(rec.get("categories") or []), "abstract": rec.get("abstract") or "",
+                    "pdf_url": rec.get("pdf_url") or "", "has_full_text": bool(rec.get("has_full_text")),
+                    "source": rec.get("source", ""), "query_ids": [], "best_rank": rec.get("rank", 0),
+                }
+            row = by_id[pid]
+            if rec["query_id"] not in row["query_ids"]:
+                row["query_ids"].append(rec["query_id"])
+            row["best_rank"] = min(row["best_rank"], rec.get("rank", row["best_rank"]))
+    rows = sorted(by_id.values(), key=lambda r: r["paper_id"])
+    for r in rows:
+        r["query_ids"] = sorted(r["query_ids"])
+    return pd.DataFrame(rows, columns=PAPER_COLUMNS[:12])
+
+
+def score_papers(question: str, df: pd.DataFrame, embed_cfg: dict) -> tuple[np.ndarray, np.ndarray | None]:
+    """TF-IDF (uni+bigram) cosine and embedding cosine of each paper with the question."""
+    if df.empty:
+        return np.zeros(0), None
+    docs = [normalize(f"{t}. {a}") for t, a in zip(df["title"], df["abstract"])]
+    vec = tfidf_vectorizer()
+    mat = vec.fit_transform([normalize(question)] + docs)
+    tfidf = np.asarray((mat[1:] @ mat[0].T).todense()).ravel()
+    emb = embed([normalize(question)] + docs, embed_cfg, progress=len(docs) > 200)
+    emb_scores = None if emb is None else emb[1:] @ emb[0]
+    return tfidf, emb_scores
+
+
+def screen_papers(study: str, question: str, search_paths: list[str], out_papers: str, out_summary: str,
+                  thresholds: dict, embed_cfg: dict) -> dict:
+    """Write the screened papers table and a study summary (with the study-level drift flag)."""
+    df = merge_results(study, search_paths)
+    tfidf, emb = score_papers(question, df, embed_cfg)
+    df["relevance_tfidf"] = np.round(tfidf, 6)
+    df["relevance_embedding"] = np.round(emb, 6) if emb is not None else np.nan
+    kept = tfidf >= thresholds["tfidf_threshold"]
+    off = tfidf < thresholds["drift_tfidf"]
+    if emb is not None:
+        kept |= emb >= thresholds["embedding_threshold"]
+        off &= emb < thresholds["drift_embedding"]
+    df["kept"] = kept
+    # drift: retrieved by a query, yet about something else than the question
+    df["drift"] = (~kept) & off
+    df = df[PAPER_COLUMNS]
+    write_parquet(out_papers, df)
+
+    best = df.sort_values(["relevance_tfidf"], ascending=False).head(5)
+    n_kept = int(df["kept"].sum())
+    if n_kept == 0:
+        study_drift, reason = True, "no retrieved paper passes the relevance thresholds"
+    elif len(df) and float(df["drift"].mean()) > 0.5 and n_kept < 3:
+        study_drift, reason = True, f"most retrieved papers are off-topic ({int(df['drift'].sum())} of {len(df)}) and only {n_kept} kept"
+    else:
+        study_drift, reason = False, ""
+    summary = {
+        "study": study, "question": question, "retrieved": int(len(df)), "kept": n_kept,
+        "drift_papers": int(df["drift"].sum()), "study_drift": study_drift, "drift_reason": reason,
+        "embedding_method": method_name(embed_cfg), "thresholds": thresholds,
+        "best": [{"paper_id": r.paper_id, "title": r.title, "relevance_tfidf": float(r.relevance_tfidf),
+                  "relevance_embedding": None if pd.isna(r.relevance_embedding) else float(r.relevance_embedding)}
+                 for r in best.itertuples()],
+    }
+    write_json(out_summary, summary)
+    log.info("%s: %d retrieved, %d kept, %d drift%s", study, len(df), n_kept, int(df["drift"].sum()),
+             " (study drift: " + reason + ")" if study_drift else "")
+    return summary
