@@ -10,6 +10,10 @@ configfile: "config/config.yaml"
 
 include: "rules/common.smk"
 include: "rules/literature.smk"
+include: "rules/claims.smk"
+include: "rules/bench.smk"
+include: "rules/bench_moe.smk"
+include: "rules/verdicts.smk"
 include: "rules/warehouse.smk"
 
 

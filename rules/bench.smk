@@ -1,0 +1,1 @@
+# bench stage: rules are added by the bench issue.

@@ -1,0 +1,1 @@
+# bench_moe stage: rules are added by the bench_moe issue.

@@ -1,0 +1,1 @@
+# claims stage: rules are added by the claims issue.

@@ -1,0 +1,1 @@
+# verdicts stage: rules are added by the verdicts issue.
