@@ -69,8 +69,8 @@ def _explain(error: jsonschema.ValidationError) -> str:
         return f"config key '{key}': expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}"
     if error.validator in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
         return f"config key '{key}': {error.instance!r} violates {error.validator} {error.validator_value}"
-    if error.validator == "propertyNames" or (error.validator == "pattern" and sch.get("description")):
-        return f"config key '{key}': {error.message}. {sch.get('description', '')}".strip()
+    if "propertyNames" in error.schema_path:
+        return f"config key '{key}.{error.instance}': invalid name; {sch.get('description', error.message)}"
     desc = sch.get("description")
     return f"config key '{key}': {error.message}" + (f" ({desc})" if desc else "")
 
@@ -84,14 +84,7 @@ def validate_config(config: dict, schema_path: str | None = None) -> dict:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(cfg), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        # propertyNames errors point at the parent; name the offending study explicitly.
-        msgs = []
-        for err in errors[:5]:
-            if err.validator == "propertyNames":
-                parent = ".".join(map(str, err.absolute_path))
-                msgs.append(f"config key '{parent}.{err.instance}': invalid name; {err.schema.get('description', err.message)}")
-            else:
-                msgs.append(_explain(err))
+        msgs = [_explain(err) for err in errors[:5]]
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise ConfigError("invalid configuration: " + "; ".join(msgs) + more)
     _fill_defaults(cfg, schema)
