@@ -100,7 +100,7 @@ def fetch_fulltext(papers_path: str, output: str, snapshot_path: str, cfg: dict)
                  "chars": 0, "reason": "literature.fulltext.enabled is false", "text": ""} for p in kept]
     else:
         corpus = {}
-        if Path(snapshot_path).exists():
+        if snapshot_path and Path(snapshot_path).is_file():
             corpus = {r["id"]: r for r in load_corpus(snapshot_path)}
         for paper in tqdm(kept, desc="full text", unit="paper", disable=len(kept) < 5):
             rows.append(_one(paper, corpus, cfg))
