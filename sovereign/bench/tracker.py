@@ -1,0 +1,186 @@
+"""Latency measurement: a per-iteration tracker and an adaptive loop that stops when the median is stable.
+
+On a GPU each iteration is bracketed by two CUDA events and the end event is synchronised
+(the DEEP-GAP way: one request's latency, no queueing ahead). On a CPU `perf_counter`
+brackets it. The loop runs warm-up iterations, then rounds of timed iterations until the
+medians of the last few rounds agree within a relative spread, or an iteration cap or a
+time budget ends it; the stop reason is recorded, so an unstable number is visible.
+"""
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from .errors import BenchConfigError
+
+
+_MINIMUM = {"warmup": 0, "min_iterations": 1, "max_iterations": 1, "round_iterations": 1, "stable_rounds": 2}
+
+
+@dataclass
+class TimingConfig:
+    """How long to measure one point: warm-up, iteration bounds, stability bound, time budget."""
+
+    warmup: int = 10
+    min_iterations: int = 20
+    max_iterations: int = 500
+    round_iterations: int = 10
+    stable_rounds: int = 3
+    rel_spread: float = 0.05
+    time_budget_s: float = 30.0
+
+    def __post_init__(self):
+        for name in ("warmup", "min_iterations", "max_iterations", "round_iterations", "stable_rounds"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < _MINIMUM[name]:
+                raise BenchConfigError(f"timing key '{name}': expected an integer >= {_MINIMUM[name]}, got {value!r}")
+        if self.max_iterations < self.min_iterations:
+            raise BenchConfigError(f"timing key 'max_iterations' ({self.max_iterations}) is below 'min_iterations' ({self.min_iterations})")
+        if not (isinstance(self.rel_spread, (int, float)) and 0 < self.rel_spread < 1):
+            raise BenchConfigError(f"timing key 'rel_spread': expected a number in (0, 1), got {self.rel_spread!r}")
+        if not (isinstance(self.time_budget_s, (int, float)) and self.time_budget_s > 0):
+            raise BenchConfigError(f"timing key 'time_budget_s': expected a positive number, got {self.time_budget_s!r}")
+
+
+def _percentile(sorted_values: list[float], q: float) -> float:
+    """Linear-interpolated percentile (q in 0..100) of already sorted values."""
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    pos = (len(sorted_values) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def relative_spread(values: list[float]) -> float:
+    """(max - min) / median of `values`; infinity for fewer than two values."""
+    if len(values) < 2:
+        return math.inf
+    med = statistics.median(values)
+    return (max(values) - min(values)) / med if med > 0 else math.inf
+
+
+@dataclass(frozen=True)
+class LatencyStats:
+    """Summary of one point's timed iterations, built once from the raw samples (milliseconds)."""
+
+    median_ms: float
+    p90_ms: float
+    p99_ms: float
+    mean_ms: float
+    std_ms: float
+    min_ms: float
+    max_ms: float
+    iterations: int
+    wall_s: float
+    stable: bool
+    spread: float
+    stop_reason: str
+    samples_ms: tuple = field(default=(), repr=False)
+
+    @classmethod
+    def from_samples(cls, samples_ms: list[float], wall_s: float, stable: bool = True,
+                     spread: float = math.nan, stop_reason: str = "fixed") -> "LatencyStats":
+        """Build the summary from raw per-iteration latencies in milliseconds."""
+        if not samples_ms:
+            raise ValueError("no timed iterations to summarise")
+        s = sorted(samples_ms)
+        return cls(median_ms=statistics.median(s), p90_ms=_percentile(s, 90), p99_ms=_percentile(s, 99),
+                   mean_ms=statistics.fmean(s), std_ms=statistics.pstdev(s) if len(s) > 1 else 0.0,
+                   min_ms=s[0], max_ms=s[-1], iterations=len(s), wall_s=wall_s, stable=stable,
+                   spread=spread, stop_reason=stop_reason, samples_ms=tuple(samples_ms))
+
+    def throughput_ips(self, batch_size: int) -> float:
+        """Items per second as batch / median latency (the DEEP-GAP definition)."""
+        return batch_size / (self.median_ms / 1000.0)
+
+    def throughput_wall_ips(self, batch_size: int) -> float:
+        """Items per second as items processed over the wall time of the whole timed loop."""
+        return batch_size * self.iterations / self.wall_s if self.wall_s > 0 else math.nan
+
+    def as_dict(self) -> dict:
+        """The summary without the raw samples."""
+        d = asdict(self)
+        d.pop("samples_ms")
+        return d
+
+
+class LatencyTracker:
+    """Context manager timing one iteration per `with` block; samples accumulate in `samples_ms`."""
+
+    def __init__(self, timer: str = "cpu"):
+        if timer not in ("cpu", "cuda"):
+            raise BenchConfigError(f"timer must be 'cpu' or 'cuda', not {timer!r}")
+        self.timer = timer
+        self.samples_ms: list[float] = []
+        self._t0 = 0.0
+        if timer == "cuda":
+            import torch
+
+            self._start = torch.cuda.Event(enable_timing=True)
+            self._end = torch.cuda.Event(enable_timing=True)
+
+    def __enter__(self) -> "LatencyTracker":
+        if self.timer == "cuda":
+            self._start.record()
+        else:
+            self._t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc_type is not None:
+            return False
+        if self.timer == "cuda":
+            self._end.record()
+            self._end.synchronize()
+            self.samples_ms.append(self._start.elapsed_time(self._end))
+        else:
+            self.samples_ms.append((time.perf_counter() - self._t0) * 1000.0)
+        return False
+
+    def result(self, wall_s: float, **kw) -> LatencyStats:
+        """Summarise the samples taken so far."""
+        return LatencyStats.from_samples(self.samples_ms, wall_s, **kw)
+
+
+def synchronize(timer: str) -> None:
+    """Wait for queued GPU work when timing a GPU; nothing on a CPU."""
+    if timer == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+def measure(fn: Callable[[], object], cfg: TimingConfig, timer: str = "cpu",
+            clock: Callable[[], float] = time.perf_counter) -> LatencyStats:
+    """Warm up, then time `fn` in rounds until the round medians agree within `cfg.rel_spread`."""
+    for _ in range(cfg.warmup):
+        fn()
+    synchronize(timer)
+    tracker = LatencyTracker(timer)
+    samples = tracker.samples_ms
+    round_medians: list[float] = []
+    spread = math.inf
+    reason = ""
+    t0 = clock()
+    while not reason:
+        start = len(samples)
+        for _ in range(cfg.round_iterations):
+            with tracker:
+                fn()
+            n = len(samples)
+            if n >= cfg.max_iterations:
+                reason = "max_iterations"
+                break
+            if n >= 3 and clock() - t0 >= cfg.time_budget_s:
+                reason = "time_budget"
+                break
+        if len(samples) - start == cfg.round_iterations:
+            round_medians.append(statistics.median(samples[start:]))
+            spread = relative_spread(round_medians[-cfg.stable_rounds:]) if len(round_medians) >= cfg.stable_rounds else math.inf
+            if len(samples) >= cfg.min_iterations and spread <= cfg.rel_spread:
+                reason = "stable"
+    wall = clock() - t0
+    return tracker.result(wall, stable=reason == "stable", spread=spread, stop_reason=reason)
