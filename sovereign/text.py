@@ -18,11 +18,16 @@ STOPWORDS = frozenset(
 )
 
 
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"'})
+
+
 def normalize(text: str) -> str:
-    """NFKC-normalise, fold typographic dashes and quotes, collapse whitespace."""
-    text = unicodedata.normalize("NFKC", text or "")
-    text = text.replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
-    return re.sub(r"\s+", " ", text).strip()
+    """NFKC-normalise, fold typographic quotes, collapse whitespace (ASCII text takes a fast path)."""
+    if not text:
+        return ""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return " ".join(text.split())
 
 
 def tokens(text: str) -> list[str]:
@@ -66,6 +71,41 @@ def tfidf_vectorizer(**kw):
                   token_pattern=r"(?u)\b[\w][\w\-\.]*[\w]\b|\b\w\b", stop_words=sorted(STOPWORDS))
     params.update(kw)
     return TfidfVectorizer(**params)
+
+
+_TOKEN_PATTERN = r"(?u)\b[\w][\w\-\.]*[\w]\b|\b\w\b"
+
+
+def _hashing(n_features: int = 2 ** 20):
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(ngram_range=(1, 2), lowercase=True, token_pattern=_TOKEN_PATTERN,
+                             stop_words=sorted(STOPWORDS), alternate_sign=False, norm=None,
+                             n_features=n_features, dtype=np.float32)
+
+
+def _count_chunk(texts: list[str]):
+    return _hashing().transform(texts)
+
+
+def tfidf_matrix(texts: list[str], parallel_above: int = 20000):
+    """L2-normalised TF-IDF rows (uni+bigrams, sublinear tf) for texts, IDF fitted on them.
+
+    Terms are hashed into 2**20 columns, so no vocabulary is built; large inputs are
+    counted in two processes. The result does not depend on whether that happened.
+    """
+    import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    if len(texts) > parallel_above:
+        from joblib import Parallel, delayed
+
+        half = (len(texts) + 1) // 2
+        parts = Parallel(n_jobs=2)(delayed(_count_chunk)(texts[i:i + half]) for i in range(0, len(texts), half))
+        counts = sp.vstack(parts).tocsr()
+    else:
+        counts = _count_chunk(texts)
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts)
 
 
 def cosine_rows(a, b) -> np.ndarray:

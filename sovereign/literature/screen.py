@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from ..io import read_jsonl, write_json, write_parquet
-from ..text import normalize, tfidf_vectorizer
+from ..text import normalize, tfidf_matrix
 from .embeddings import embed, method_name
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,7 @@ def score_papers(question: str, df: pd.DataFrame, embed_cfg: dict) -> tuple[np.n
     if df.empty:
         return np.zeros(0), None
     docs = [normalize(f"{t}. {a}") for t, a in zip(df["title"], df["abstract"])]
-    vec = tfidf_vectorizer()
-    mat = vec.fit_transform([normalize(question)] + docs)
+    mat = tfidf_matrix([normalize(question)] + docs)
     tfidf = np.asarray((mat[1:] @ mat[0].T).todense()).ravel()
     emb = embed([normalize(question)] + docs, embed_cfg, progress=len(docs) > 200)
     emb_scores = None if emb is None else emb[1:] @ emb[0]
