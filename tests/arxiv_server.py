@@ -74,7 +74,10 @@ class ArxivTestServer:
                     self.send_header("Content-Type", "application/pdf")
                     self.send_header("Content-Length", str(len(data)))
                     self.end_headers()
-                    self.wfile.write(data)
+                    try:
+                        self.wfile.write(data)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client gave up on purpose (size limit)
                     return
                 qs = parse_qs(parsed.query)
                 server.requests.append({"time": time.monotonic(), "query": qs.get("search_query", [""])[0],

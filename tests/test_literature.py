@@ -205,3 +205,14 @@ def test_snapshot_full_text_field_is_used(tmp_path):
     cfg = {"enabled": True, "max_pdf_mb": 1, "max_chars": 10000, "cache_dir": str(tmp_path / "c")}
     df = fetch_fulltext(str(tmp_path / "p.parquet"), str(tmp_path / "f.parquet"), corpus, cfg)
     assert df.iloc[0][["status", "origin", "text"]].tolist() == ["ok", "snapshot", "Body says 4.4x."]
+
+
+def test_study_drift_names_what_the_evidence_lacks(tmp_path):
+    corpus = _corpus(tmp_path, [r for r in RECORDS if r["id"] in ("1", "4")])
+    paths = _search_files(tmp_path, corpus, "routing", MOE_Q)
+    summary = screen_papers("routing", MOE_Q, paths, str(tmp_path / "p.parquet"), str(tmp_path / "s.json"),
+                            {**THRESH, "tfidf_threshold": 0.0}, NO_EMB)
+    assert summary["kept"] > 0  # papers were kept, yet none is about routing
+    assert summary["study_drift"] is True and summary["drift_reason"].startswith("topic drift")
+    assert {"AnyExperts", "VQAv2", "Visual7W"} <= set(summary["entities_missing"])
+    assert summary["entity_coverage"] == 0.0

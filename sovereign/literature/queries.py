@@ -49,6 +49,17 @@ def _clean(word: str) -> str:
     return word[:-2] if word.endswith("'s") else word.rstrip("'")
 
 
+def question_entities(question: str) -> list[str]:
+    """Named methods, devices, datasets and models in a question, in order of appearance."""
+    words = _WORD.findall(normalize(question))
+    out: list[str] = []
+    for i, w in enumerate(words):
+        cw = _clean(w)
+        if _is_entity(w, first=(i == 0)) and cw.lower() not in {e.lower() for e in out}:
+            out.append(cw)
+    return out
+
+
 def plan_queries(question: str, explicit: list[str] | None = None, minimum: int = 4) -> list[dict]:
     """Return [{query_id, text, origin}] for a question; explicit queries win when given."""
     if explicit:
@@ -61,13 +72,7 @@ def plan_queries(question: str, explicit: list[str] | None = None, minimum: int 
         return out
 
     question = normalize(question)
-    words = _WORD.findall(question)
-    first_word = words[0] if words else ""
-    entities: list[str] = []
-    for i, w in enumerate(words):
-        cw = _clean(w)
-        if _is_entity(w, first=(i == 0 and w == first_word)) and cw.lower() not in {e.lower() for e in entities}:
-            entities.append(cw)
+    entities = question_entities(question)
     phrases = [[_clean(w) for w in p] for p in _phrases(question)]
     # Topic phrases: content phrases that are not just entities, longest (most specific) first.
     topic = [p for p in phrases if any(w not in entities for w in p)]

@@ -9,6 +9,7 @@ import pandas as pd
 from ..io import read_jsonl, write_json, write_parquet
 from ..text import normalize, tfidf_matrix
 from .embeddings import embed, method_name
+from .queries import question_entities
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,16 @@ def score_papers(question: str, df: pd.DataFrame, embed_cfg: dict) -> tuple[np.n
     return tfidf, emb_scores
 
 
+def entity_coverage(question: str, kept: pd.DataFrame) -> tuple[float | None, list[str]]:
+    """Share of the question's named things (methods, devices, datasets) that kept papers mention."""
+    names = question_entities(question)
+    if not names:
+        return None, []
+    text = " ".join(f"{t} {a}" for t, a in zip(kept["title"], kept["abstract"])).lower()
+    missing = [n for n in names if n.lower() not in text]
+    return round(1 - len(missing) / len(names), 4), missing
+
+
 def screen_papers(study: str, question: str, search_paths: list[str], out_papers: str, out_summary: str,
                   thresholds: dict, embed_cfg: dict) -> dict:
     """Write the screened papers table and a study summary (with the study-level drift flag)."""
@@ -71,17 +82,22 @@ def screen_papers(study: str, question: str, search_paths: list[str], out_papers
     df = df[PAPER_COLUMNS]
     write_parquet(out_papers, df)
 
-    best = df.sort_values(["relevance_tfidf"], ascending=False).head(5)
+    order = "relevance_embedding" if emb is not None else "relevance_tfidf"
+    best = df.sort_values([order, "paper_id"], ascending=[False, True]).head(5)
     n_kept = int(df["kept"].sum())
+    coverage, missing = entity_coverage(question, df[df["kept"]])
     if n_kept == 0:
-        study_drift, reason = True, "no retrieved paper passes the relevance thresholds"
-    elif len(df) and float(df["drift"].mean()) > 0.5 and n_kept < 3:
-        study_drift, reason = True, f"most retrieved papers are off-topic ({int(df['drift'].sum())} of {len(df)}) and only {n_kept} kept"
+        study_drift, reason = True, "topic drift: no retrieved paper passes the relevance thresholds"
+    elif coverage == 0.0:
+        study_drift = True
+        reason = (f"topic drift: no kept paper mentions what the question names ({', '.join(missing)}); "
+                  "the evidence is about something else")
     else:
         study_drift, reason = False, ""
     summary = {
         "study": study, "question": question, "retrieved": int(len(df)), "kept": n_kept,
         "drift_papers": int(df["drift"].sum()), "study_drift": study_drift, "drift_reason": reason,
+        "entity_coverage": coverage, "entities_missing": missing,
         "embedding_method": method_name(embed_cfg), "thresholds": thresholds,
         "best": [{"paper_id": r.paper_id, "title": r.title, "relevance_tfidf": float(r.relevance_tfidf),
                   "relevance_embedding": None if pd.isna(r.relevance_embedding) else float(r.relevance_embedding)}
