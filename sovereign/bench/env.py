@@ -109,13 +109,12 @@ def collect_env(kind: str = "cpu", config_hash: str = "") -> dict:
 
 def verify_device(device: str, expected_gpu: str, reported_gpu: str | None,
                   allow_mismatch: bool) -> str:
-    """Return '' when the GPU matches the entry; else a reason (allow_mismatch) or raise DeviceMismatchError."""
-    if not expected_gpu:
-        return ""
-    if reported_gpu and expected_gpu.lower() in reported_gpu.lower():
+    """For a CUDA device entry: '' when the GPU found matches; else the reason (allow_mismatch) or DeviceMismatchError."""
+    if reported_gpu and (not expected_gpu or expected_gpu.lower() in reported_gpu.lower()):
         return ""
     found = f"found {reported_gpu!r}" if reported_gpu else "found no CUDA GPU"
-    reason = f"device '{device}' must be a GPU whose name contains {expected_gpu!r}, {found}"
+    wanted = f"a GPU whose name contains {expected_gpu!r}" if expected_gpu else "a CUDA GPU"
+    reason = f"device '{device}' must be {wanted}, {found}"
     if allow_mismatch:
         return reason
     raise DeviceMismatchError(

@@ -1,0 +1,85 @@
+"""ONNX Runtime: FP32, and INT8 from a QDQ model made with quantize_static (QUInt8 activations, QInt8 weights).
+
+The session is built with the execution providers asked for; if `session.get_providers()`
+does not include every one of them, ONNX Runtime fell back silently (e.g. CUDA -> CPU)
+and the backend refuses to measure, so a CPU number is never labelled as a GPU one.
+"""
+from __future__ import annotations
+
+from ..config import BACKEND_PRECISIONS
+from ..errors import BackendUnavailable
+from ..onnx_export import model_files
+from .base import Backend
+
+CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
+
+
+class OnnxRuntimeBackend(Backend):
+    """An InferenceSession on the providers the device implies (or the ones configured)."""
+
+    NAME = "onnxruntime"
+    PRECISIONS = BACKEND_PRECISIONS["onnxruntime"]
+
+    def asked_providers(self) -> list[str]:
+        """Providers to ask for: the configured list, else CUDA on a GPU device and CPU on a CPU one."""
+        if self.ctx.ort_providers:
+            return list(self.ctx.ort_providers)
+        return [CUDA] if self.ctx.device.kind == "cuda" else [CPU]
+
+    def load(self) -> None:
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:
+            raise BackendUnavailable(f"onnxruntime is not installed ({exc})") from None
+        self.ort = ort
+        path, note = model_files(self.ctx, "u8s8" if self.ctx.precision == "int8" else None)
+        asked = self.asked_providers()
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        opts.intra_op_num_threads = self.ctx.device.cpus
+        opts.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(path), sess_options=opts, providers=asked)
+        except Exception as exc:  # ORT refuses providers it cannot create: that is "unavailable"
+            raise BackendUnavailable(f"onnxruntime refused providers {asked}: {type(exc).__name__}: {exc}") from None
+        got = self.session.get_providers()
+        self.info = {"providers_asked": ",".join(asked), "providers_used": ",".join(got),
+                     "onnx_file": path.name, "calibration": note, "ort_threads": self.ctx.device.cpus}
+        missing = [p for p in asked if p not in got]
+        if missing:
+            raise BackendUnavailable(f"silent fallback: asked onnxruntime for {asked}, the session uses {got} "
+                                     f"(available here: {ort.get_available_providers()})")
+        self.input_name = self.session.get_inputs()[0].name
+        self.on_gpu = any(p != CPU for p in asked)
+        self.binding = None
+
+    @property
+    def timer(self) -> str:
+        # Session.run returns after the device finished, so the host clock times it (any provider).
+        return "cpu"
+
+    def prepare(self, host_batch):
+        x = host_batch.numpy() if hasattr(host_batch, "numpy") else host_batch
+        if not self.on_gpu:
+            return x
+        # Host-to-device copy done here, outside the timed run, through IO binding.
+        value = self.ort.OrtValue.ortvalue_from_numpy(x, "cuda", 0)
+        binding = self.session.io_binding()
+        binding.bind_ortvalue_input(self.input_name, value)
+        binding.bind_output("logits", "cuda", 0)
+        return (binding, value)
+
+    def run(self, inputs):
+        if isinstance(inputs, tuple):
+            binding, _ = inputs
+            self.session.run_with_iobinding(binding)
+            return binding
+        return self.session.run(None, {self.input_name: inputs})[0]
+
+    def to_numpy(self, output):
+        if hasattr(output, "copy_outputs_to_cpu"):
+            output = output.copy_outputs_to_cpu()[0]
+        return super().to_numpy(output)
+
+    def close(self) -> None:
+        self.session = None

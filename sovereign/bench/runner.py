@@ -1,0 +1,185 @@
+"""Run one CNN job (device x model x backend x precision), sweeping batch sizes; write its rows and environment.
+
+Every batch size yields a row, whatever happens: `ok` with numbers, `oom` (and the sweep
+goes on), `unavailable` with the reason (missing library, absent provider, silent
+fallback), `error` with the exception, or `mismatch` when the GPU is not the one the
+device entry names and the entry allows that.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .backends import get_backend
+from .backends.base import BackendContext
+from .config import CnnGrid, CnnSuite, DeviceSpec
+from .env import collect_env, verify_device
+from .errors import BackendUnavailable
+from .memory import is_oom, memory_cap
+from .models import build_model, gflop_per_item, synthetic_batch, weights_id
+from .nvml import PowerMonitor
+from .result import BenchResult, rows_frame
+from .tracker import measure
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CnnJob:
+    """One bench_cnn job: what to run, where, and with which suite settings."""
+
+    device: DeviceSpec
+    model: str
+    backend: str
+    precision: str
+    suite: CnnSuite = field(default_factory=CnnSuite)
+    grid: CnnGrid = field(default_factory=CnnGrid)
+    weights: str = ""
+    cache_dir: str = "results/bench/cache"
+    config_hash: str = ""
+    batch_sizes: list | None = None
+
+    def __post_init__(self):
+        if self.batch_sizes is None:
+            self.batch_sizes = list(self.grid.batch_sizes)
+
+    @property
+    def name(self) -> str:
+        """The job's file stem: model__backend__precision."""
+        return f"{self.model}__{self.backend}__{self.precision}"
+
+
+def _agreement(backend, model, suite: CnnSuite) -> dict:
+    """Max abs/relative error and top-1 agreement of the backend against torch FP32 on the CPU, same inputs."""
+    import numpy as np
+    import torch
+
+    x = synthetic_batch(suite.agreement_batch, suite.seed + 1)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    out = backend.to_numpy(backend.run(backend.prepare(x)))
+    err = float(np.max(np.abs(out - ref)))
+    return {"max_abs_err": err, "rel_err": err / max(float(np.max(np.abs(ref))), 1e-12),
+            "top1": float(np.mean(out.argmax(1) == ref.argmax(1))),
+            "ref_top1_classes": int(len(np.unique(ref.argmax(1)))), "items": int(len(x)),
+            "reference": "torch fp32 cpu"}
+
+
+def _context(job: CnnJob, model) -> BackendContext:
+    return BackendContext(device=job.device, model_name=job.model, precision=job.precision, model=model,
+                          cache_dir=Path(job.cache_dir), seed=job.suite.seed, channels_last=job.grid.channels_last,
+                          compile_mode=job.grid.compile_mode, ort_providers=list(job.grid.ort_providers),
+                          max_batch=max(max(job.batch_sizes), job.suite.agreement_batch),
+                          calibration_batches=job.suite.calibration_batches,
+                          calibration_batch_size=job.suite.calibration_batch_size,
+                          weights_id=weights_id(job.weights))
+
+
+def _measure_point(backend, job: CnnJob, batch: int, uuid: str) -> tuple:
+    """Time one batch size under the memory cap; return (stats, peak MB, power summary)."""
+    host = synthetic_batch(batch, job.suite.seed)
+    with memory_cap(job.device.memory_cap_mb, job.device.kind):
+        backend.reset_peak_memory()
+        if job.suite.h2d_in_timed_region:
+            def step():
+                return backend.run(backend.prepare(host))
+        else:
+            prepared = backend.prepare(host)
+
+            def step():
+                return backend.run(prepared)
+        monitor = PowerMonitor(enabled=job.device.kind == "cuda", uuid=uuid)
+        with monitor:
+            stats = measure(step, job.suite.timing, backend.timer)
+        peak = backend.peak_memory_mb()
+    power = dict(monitor.summary)
+    if monitor.reason:
+        power["power_note"] = monitor.reason
+    return stats, peak, power
+
+
+def run_cnn_job(job: CnnJob, reported_gpu_name: str | None = None, progress: bool = True) -> tuple[list[dict], dict]:
+    """Run the job's sweep; return (rows, report). `reported_gpu_name` replaces the GPU name found (a test seam)."""
+    started = time.time()
+    env = collect_env(job.device.kind, job.config_hash)
+    if reported_gpu_name is not None:
+        env["gpu_name"] = reported_gpu_name
+    mismatch = ""
+    if job.device.kind == "cuda":
+        mismatch = verify_device(job.device.name, job.device.gpu_name, env.get("gpu_name"), job.device.allow_mismatch)
+    base = {"suite": "cnn", "device": job.device.name, "model": job.model, "backend": job.backend,
+            "precision": job.precision, "env": env}
+    common = {"h2d_in_timed_region": job.suite.h2d_in_timed_region, "seed": job.suite.seed,
+              "weights": weights_id(job.weights), "gflop_per_item": gflop_per_item(job.model),
+              "timer": "cuda_events" if job.device.kind == "cuda" else "perf_counter",
+              "warmup": job.suite.timing.warmup, "rel_spread_bound": job.suite.timing.rel_spread,
+              "time_budget_s": job.suite.timing.time_budget_s, "device_kind": job.device.kind,
+              "expected_gpu": job.device.gpu_name, "memory_cap_mb": job.device.memory_cap_mb}
+    report = {"job": {"device": asdict(job.device), "model": job.model, "backend": job.backend,
+                      "precision": job.precision, "batch_sizes": job.batch_sizes, "suite": asdict(job.suite),
+                      "grid": asdict(job.grid), "weights": job.weights}, "env": env}
+
+    def rows_for_all(status, reason, extras=None):
+        return [BenchResult(**base, batch_size=b, status=status, reason=reason, extras={**common, **(extras or {})}).to_row()
+                for b in job.batch_sizes]
+
+    if mismatch and not env.get("gpu_name"):
+        rows = rows_for_all("mismatch", mismatch)
+        return rows, {**report, "status": "mismatch", "reason": mismatch}
+    model = build_model(job.model, job.weights, job.suite.seed)
+    t0 = time.perf_counter()
+    try:
+        backend = get_backend(job.backend)(_context(job, model))
+        backend.load()
+    except BackendUnavailable as exc:
+        log.warning("%s on %s: unavailable: %s", job.name, job.device.name, exc)
+        return rows_for_all("unavailable", str(exc)), {**report, "status": "unavailable", "reason": str(exc)}
+    except Exception as exc:  # a backend that fails to build is an error row, not a crash of the sweep
+        status = "oom" if is_oom(exc) else "error"
+        reason = f"load failed: {type(exc).__name__}: {exc}"
+        log.exception("%s on %s: %s", job.name, job.device.name, reason)
+        return rows_for_all(status, reason), {**report, "status": status, "reason": reason}
+    load_s = time.perf_counter() - t0
+    try:
+        agreement = _agreement(backend, model, job.suite)
+    except Exception as exc:  # keep measuring; the rows say agreement could not be checked
+        agreement = {"error": f"{type(exc).__name__}: {exc}"}
+    extras = {**common, **backend.info, "load_s": load_s}
+    report.update(info=backend.info, agreement=agreement, load_s=load_s)
+    rows = []
+    uuid = env.get("gpu_uuid", "")
+    batches = job.batch_sizes
+    if progress:
+        from tqdm import tqdm
+
+        batches = tqdm(batches, desc=f"{job.device.name} {job.name}", unit="batch")
+    for batch in batches:
+        point = dict(base, batch_size=batch, agreement=agreement, extras=extras)
+        try:
+            stats, peak, power = _measure_point(backend, job, batch, uuid)
+            res = BenchResult(**point, status="mismatch" if mismatch else "ok", reason=mismatch, stats=stats,
+                              peak_mem_mb=peak, power=power)
+            res.extras = {**extras, "achieved_tflops": stats.throughput_ips(batch) * gflop_per_item(job.model) / 1000}
+            log.info("%s bs=%d: p50 %.3f ms, %.1f items/s (%s, %d it)", job.name, batch, stats.median_ms,
+                     stats.throughput_ips(batch), stats.stop_reason, stats.iterations)
+        except Exception as exc:
+            if not is_oom(exc):
+                log.exception("%s bs=%d failed", job.name, batch)
+            status = "oom" if is_oom(exc) else "error"
+            res = BenchResult(**point, status=status, reason=f"{type(exc).__name__}: {str(exc)[:500]}")
+            log.warning("%s bs=%d: %s", job.name, batch, res.reason)
+            backend.recover()
+        rows.append(res.to_row())
+    backend.close()
+    report.update(status="done", wall_s=time.time() - started)
+    return rows, report
+
+
+def write_job(rows: list[dict], report: dict, out_rows: str | Path, out_env: str | Path) -> None:
+    """Write the rows (Parquet) and the job report with its environment (JSON), atomically."""
+    from ..io import write_json, write_parquet
+
+    write_parquet(out_rows, rows_frame(rows))
+    write_json(out_env, report)
