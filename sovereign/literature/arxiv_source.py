@@ -94,27 +94,40 @@ class ArxivSource:
             log.info("arXiv cache hit for %r (%s)", query, cached)
             return json.loads(cached.read_text(encoding="utf-8"))["records"]
         search = arxiv.Search(query=query, max_results=max_results, sort_by=arxiv.SortCriterion.Relevance)
+        records = self._run(search, repr(query))
+        if cached:
+            write_json(cached, {"query": query, "max_results": max_results, "base_url": self.base_url,
+                                "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                "records": records})
+        return records
+
+    def _run(self, search: arxiv.Search, what: str) -> list[dict]:
+        """Run one arXiv search with our retries (5xx and connection errors, exponential backoff)."""
         attempt = 0
         while True:
             try:
-                records = [_record(r) for r in self.client.results(search)]
-                break
+                return [_record(r) for r in self.client.results(search)]
             except ArxivError:
                 raise
             except Exception as exc:  # noqa: BLE001 - classified below
                 if not _retryable(exc):
-                    raise ArxivError(f"arXiv search for {query!r} failed: {exc}") from exc
+                    raise ArxivError(f"arXiv search for {what} failed: {exc}") from exc
                 if attempt >= self.retries:
                     raise ArxivError(
-                        f"arXiv unreachable for {query!r} after {attempt + 1} tries ({type(exc).__name__}: {exc}); "
+                        f"arXiv unreachable for {what} after {attempt + 1} tries ({type(exc).__name__}: {exc}); "
                         "check the network or use literature.source: snapshot / auto"
                     ) from exc
                 wait = self.backoff_s * (2 ** attempt)
                 log.warning("arXiv request failed (%s); retry %d/%d in %.1fs", exc, attempt + 1, self.retries, wait)
                 time.sleep(wait)
                 attempt += 1
-        if cached:
-            write_json(cached, {"query": query, "max_results": max_results, "base_url": self.base_url,
-                                "fetched_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                "records": records})
-        return records
+
+    def fetch_ids(self, ids: list[str], chunk: int = 100) -> list[dict]:
+        """Fetch the records of the given arXiv ids (not cached), in chunks of `chunk` ids per request."""
+        wanted = list(dict.fromkeys(i.strip() for i in ids if i.strip()))
+        out: list[dict] = []
+        for start in range(0, len(wanted), chunk):
+            part = wanted[start:start + chunk]
+            label = "ids " + ", ".join(part[:3]) + (" ..." if len(part) > 3 else "")
+            out += self._run(arxiv.Search(id_list=part, max_results=len(part)), label)
+        return out
