@@ -1,0 +1,173 @@
+"""Routing strategies: top-k, threshold top-p, and budgeted on-demand routing (AnyExperts manner).
+
+Every strategy turns router probabilities into a `Routing`: per token a fixed number of
+slots, each holding an expert id and a combine weight. Ids 0..E-1 are real experts,
+E..E+V-1 cheap virtual experts, -1 an empty slot. All decisions are tensor operations on
+the device (no host synchronisation), so routing cost is part of the timed forward pass.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import torch
+
+from ..errors import BenchConfigError
+
+EMPTY = -1
+_NAME = re.compile(r"^(?:topk(?P<k>[0-9]+)|topp(?P<p>0?\.[0-9]+|1(?:\.0+)?)|(?P<ondemand>ondemand))$")
+
+
+@dataclass(frozen=True)
+class OnDemandConfig:
+    """Budgeted on-demand routing: slots in [k_min, k_max] by importance; virtual share capped."""
+
+    k_min: int = 1
+    k_max: int = 4
+    virtual_cap: float = 0.2
+    virtual_threshold: float = 0.5
+    key: str = "bench.suites.moe_routing.ondemand"
+
+    def __post_init__(self):
+        if not (isinstance(self.k_min, int) and 1 <= self.k_min <= self.k_max):
+            raise BenchConfigError(f"config key '{self.key}.k_min': need 1 <= k_min <= k_max, got {self.k_min!r}, {self.k_max!r}")
+        if not 0.0 <= self.virtual_cap < 1.0:
+            raise BenchConfigError(f"config key '{self.key}.virtual_cap': expected a share in [0, 1), got {self.virtual_cap!r}")
+        if not 0.0 <= self.virtual_threshold <= 1.0:
+            raise BenchConfigError(f"config key '{self.key}.virtual_threshold': expected a number in [0, 1], got {self.virtual_threshold!r}")
+
+
+@dataclass(frozen=True)
+class Strategy:
+    """A parsed strategy name: 'topk2', 'topp0.5' (cap `max_k`) or 'ondemand' (with its budget)."""
+
+    name: str
+    kind: str
+    k: int = 0
+    p: float = 0.0
+    max_k: int = 0
+    ondemand: OnDemandConfig | None = None
+
+    @property
+    def max_slots(self) -> int:
+        """Slots per token this strategy can fill at most."""
+        return {"topk": self.k, "topp": self.max_k}.get(self.kind) or self.ondemand.k_max
+
+
+def parse_strategy(name: str, experts: int, topp_max_k: int = 4, ondemand: OnDemandConfig | None = None,
+                   key: str = "bench.suites.moe_routing.strategies") -> Strategy:
+    """Parse a strategy name against a block with `experts` experts; a bad name raises naming the key."""
+    m = _NAME.match(str(name))
+    if not m:
+        raise BenchConfigError(f"config key '{key}': {name!r} is not a strategy; use topk<k> (e.g. topk2), "
+                               "topp<p> (e.g. topp0.5) or ondemand")
+    if m.group("k"):
+        k = int(m.group("k"))
+        if not 1 <= k <= experts:
+            raise BenchConfigError(f"config key '{key}': {name!r} needs 1 <= k <= experts ({experts})")
+        return Strategy(name=name, kind="topk", k=k)
+    if m.group("p"):
+        p = float(m.group("p"))
+        if not 0.0 < p <= 1.0 or not 1 <= topp_max_k <= experts:
+            raise BenchConfigError(f"config key '{key}': {name!r} needs 0 < p <= 1 and 1 <= topp_max_k <= experts ({experts})")
+        return Strategy(name=name, kind="topp", p=p, max_k=topp_max_k)
+    od = ondemand or OnDemandConfig()
+    if od.k_max > experts:
+        raise BenchConfigError(f"config key '{od.key}.k_max': {od.k_max} exceeds the block's {experts} experts")
+    return Strategy(name=name, kind="ondemand", ondemand=od)
+
+
+@dataclass
+class Routing:
+    """Per-token slots: `experts` [T, S] (ids; -1 empty; >= num_experts virtual) and `weights` [T, S]."""
+
+    experts: torch.Tensor
+    weights: torch.Tensor
+    num_experts: int
+    dense: bool = False  # every slot holds a real expert (top-k): no host sync needed to size work
+
+    def real_mask(self) -> torch.Tensor:
+        """Slots filled by a real expert."""
+        return (self.experts >= 0) & (self.experts < self.num_experts)
+
+    def virtual_mask(self) -> torch.Tensor:
+        """Slots filled by a virtual expert."""
+        return self.experts >= self.num_experts
+
+    def counts(self) -> dict:
+        """Real and virtual activations, in total and per token, and the real experts touched."""
+        tokens = int(self.experts.shape[0])
+        real = int(self.real_mask().sum())
+        virtual = int(self.virtual_mask().sum())
+        touched = int(torch.unique(self.experts[self.real_mask()]).numel())
+        return {"tokens": tokens, "real": real, "virtual": virtual, "experts_touched": touched,
+                "real_per_token": real / tokens if tokens else 0.0,
+                "virtual_per_token": virtual / tokens if tokens else 0.0,
+                "virtual_share": virtual / (real + virtual) if real + virtual else 0.0}
+
+
+def _normalise(probs: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+    """Renormalise kept slot probabilities to sum to one per token (empty slots weigh zero)."""
+    w = torch.where(keep, probs, torch.zeros_like(probs))
+    return w / w.sum(dim=-1, keepdim=True).clamp_min(1e-9)
+
+
+def route_topk(probs: torch.Tensor, k: int) -> Routing:
+    """The k most probable experts per token, weights renormalised over them."""
+    top_p, top_i = probs.topk(k, dim=-1)
+    keep = torch.ones_like(top_i, dtype=torch.bool)
+    return Routing(top_i, _normalise(top_p, keep), probs.shape[-1], dense=True)
+
+
+def route_topp(probs: torch.Tensor, p: float, max_k: int) -> Routing:
+    """Experts in order of probability until the cumulative probability reaches p, at most max_k, at least one."""
+    top_p, top_i = probs.topk(max_k, dim=-1)
+    before = top_p.cumsum(dim=-1) - top_p  # probability mass of the slots ahead of each slot
+    keep = before < p
+    keep[:, 0] = True
+    experts = torch.where(keep, top_i, torch.full_like(top_i, EMPTY))
+    return Routing(experts, _normalise(top_p, keep), probs.shape[-1])
+
+
+def slots_for_importance(importance: torch.Tensor, k_min: int, k_max: int) -> torch.Tensor:
+    """Slot count per token: k_min + floor(importance * (k_max - k_min + 1)), clipped to [k_min, k_max]."""
+    n = k_min + torch.floor(importance.float().clamp(0, 1) * (k_max - k_min + 1)).long()
+    return n.clamp(k_min, k_max)
+
+
+def route_ondemand(probs: torch.Tensor, importance: torch.Tensor, cfg: OnDemandConfig,
+                   virtual_experts: int) -> Routing:
+    """AnyExperts-style budgeted routing: importance sets the slot count; weak slots go to virtual experts, capped."""
+    num_experts = probs.shape[-1]
+    top_p, top_i = probs.topk(cfg.k_max, dim=-1)
+    slots = slots_for_importance(importance, cfg.k_min, cfg.k_max)
+    pos = torch.arange(cfg.k_max, device=probs.device).expand_as(top_i)
+    valid = pos < slots[:, None]
+    if virtual_experts > 0 and cfg.virtual_cap > 0:
+        # A slot after the first whose expert is much less likely than the token's best is a
+        # candidate for a cheap virtual expert; the batch-wide budget keeps the weakest ones.
+        cand = valid & (pos >= 1) & (top_p < cfg.virtual_threshold * top_p[:, :1])
+        budget = torch.floor(valid.sum() * cfg.virtual_cap)
+        score = torch.where(cand, top_p, torch.full_like(top_p, float("inf"))).flatten()
+        order = score.argsort(stable=True)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(order.numel(), device=order.device)
+        virtual = cand & (rank.view_as(cand) < budget)
+    else:
+        virtual = torch.zeros_like(valid)
+    experts = torch.where(virtual, num_experts + top_i % max(virtual_experts, 1), top_i)
+    experts = torch.where(valid, experts, torch.full_like(experts, EMPTY))
+    return Routing(experts, _normalise(top_p, valid), num_experts)
+
+
+def route(strategy: Strategy, logits: torch.Tensor, importance: torch.Tensor | None = None,
+          virtual_experts: int = 0) -> Routing:
+    """Route tokens from router logits [T, E] with a parsed strategy."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    if strategy.kind == "topk":
+        return route_topk(probs, strategy.k)
+    if strategy.kind == "topp":
+        return route_topp(probs, strategy.p, strategy.max_k)
+    if importance is None:
+        raise ValueError("on-demand routing needs a token-importance score")
+    return route_ondemand(probs, importance, strategy.ondemand, virtual_experts)
