@@ -1,1 +1,70 @@
-# verdicts stage: rules are added by the verdicts issue.
+# Verdicts: check_claims (claims against measurements, hardware plausibility) -> tribunal (per study).
+# Both need the claims stage; benchmark rows come from whatever the bench stages registered.
+import os
+
+
+def _bench_inputs(wc):
+    func = WAREHOUSE_INPUTS.get("bench_results")
+    return func(wc) if func else []
+
+
+def _devices_file(wc):
+    path = config["verdicts"]["devices_file"]
+    return path or os.path.join(workflow.basedir, "config", "devices.yaml")
+
+
+rule check_claims:
+    input:
+        claims="results/{study}/claims.parquet",
+        support="results/{study}/claim_support.parquet",
+        bench=_bench_inputs,
+        devices=_devices_file,
+    output:
+        "results/{study}/claim_checks.parquet",
+    params:
+        suites=lambda wc: config["studies"][wc.study]["suites"],
+        verdicts=config["verdicts"],
+        contradiction_factor=config["tribunal"]["contradiction_factor"],
+    log:
+        "results/logs/check_claims/{study}.log",
+    script:
+        "../scripts/check_claims.py"
+
+
+rule tribunal:
+    input:
+        screening="results/{study}/screening.json",
+        papers="results/{study}/papers.parquet",
+        fulltext="results/{study}/fulltext.parquet",
+        claims="results/{study}/claims.parquet",
+        support="results/{study}/claim_support.parquet",
+        checks="results/{study}/claim_checks.parquet",
+        bench=_bench_inputs,
+        devices=_devices_file,
+    output:
+        verdict="results/{study}/verdict.json",
+        reviews="results/{study}/tribunal_reviews.parquet",
+        verdicts="results/{study}/verdicts.parquet",
+        checks="results/{study}/claim_checks_final.parquet",
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        suites=lambda wc: config["studies"][wc.study]["suites"],
+        verdicts=config["verdicts"],
+        tribunal=config["tribunal"],
+        embeddings=config["embeddings"],
+        keep_threshold=config["screening"]["embedding_threshold"]
+        if config["embeddings"]["backend"] != "none"
+        else config["screening"]["tfidf_threshold"],
+    log:
+        "results/logs/tribunal/{study}.log",
+    benchmark:
+        "results/benchmarks/tribunal/{study}.tsv"
+    script:
+        "../scripts/tribunal.py"
+
+
+# Without the claims stage there is nothing to check; the rest of the workflow still runs.
+if "claims" in WAREHOUSE_INPUTS:
+    WAREHOUSE_INPUTS["claim_checks"] = lambda wc: expand("results/{study}/claim_checks_final.parquet", study=STUDIES)
+    WAREHOUSE_INPUTS["tribunal_reviews"] = lambda wc: expand("results/{study}/tribunal_reviews.parquet", study=STUDIES)
+    WAREHOUSE_INPUTS["verdicts"] = lambda wc: expand("results/{study}/verdicts.parquet", study=STUDIES)

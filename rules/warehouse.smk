@@ -1,4 +1,6 @@
 # Warehouse and report: load_warehouse -> render_report (one page per study)
+import os
+from pathlib import Path
 
 
 def _warehouse_inputs(wc):
@@ -21,15 +23,41 @@ rule load_warehouse:
         "../scripts/load_warehouse.py"
 
 
+REPORT_CHARTS = ["throughput", "latency", "speedup", "claims", "tribunal", "routing"]
+
+
+def _committed_results(wc):
+    folder = config["report"]["committed_results"]
+    if not folder or not os.path.isdir(folder):
+        return []
+    return sorted(str(p) for p in Path(folder).rglob("*") if p.suffix in (".parquet", ".jsonl", ".csv"))
+
+
+def _report_images():
+    if not config["report"]["images"]:
+        return []
+    charts = [(name, ext) for name in REPORT_CHARTS for ext in ("svg", "png")]
+    return [report(f"results/report/{{study}}/{n}.{e}", category="Charts", subcategory="{study}", labels={"study": "{study}", "chart": n, "format": e}) for n, e in charts]
+
+
 rule render_report:
     input:
         db=config["warehouse"],
         screening="results/{study}/screening.json",
+        committed=_committed_results,
     output:
-        html=report("results/report/{study}.html", category="Reports", labels={"study": "{study}"}),
+        html=report("results/report/{study}.html", category="Reports", labels={"study": "{study}", "format": "html"}),
+        md=report("results/report/{study}.md", category="Reports", labels={"study": "{study}", "format": "markdown"}),
+        images=_report_images(),
     params:
         question=lambda wc: config["studies"][wc.study]["question"],
+        suites=lambda wc: config["studies"][wc.study]["suites"],
+        report=config["report"],
+        verdicts=config["verdicts"],
+        cache_dir="results/cache/report",
     log:
         "results/logs/render_report/{study}.log",
+    benchmark:
+        "results/benchmarks/render_report/{study}.tsv"
     script:
         "../scripts/render_report.py"

@@ -1,3 +1,4 @@
+import sovereign.verdicts.views  # noqa: F401 - registers the verdict views
 from sovereign.smk import run_stage
 from sovereign.warehouse import load_warehouse
 

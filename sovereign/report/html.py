@@ -19,6 +19,8 @@ th{background:#f6f8fa} tr.dropped td{color:#8c959f} .num{text-align:right;font-v
 .badge{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.8rem;background:#eaeef2}
 .warn{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem;border-radius:.3rem}
 details summary{cursor:pointer;color:#0969da}
+.verdict{font-size:1.1rem;padding:.5rem;border-radius:.3rem} .ok{background:#dafbe1} .bad{background:#ffebe9}
+.chart{margin:.5rem 0 1.5rem 0}
 """
 
 
@@ -51,11 +53,11 @@ def table(df: pd.DataFrame, columns: list[tuple[str, str]], row_class=None) -> s
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def page(title: str, sections: list[str]) -> str:
-    """A whole self-contained page."""
+def page(title: str, sections: list[str], head: str = "") -> str:
+    """A whole self-contained page (`head`: inlined scripts)."""
     return ("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{esc(title)}</title>"
-            f"<style>{CSS}</style></head><body>{''.join(sections)}</body></html>")
+            f"<style>{CSS}</style>{head}</head><body>{''.join(sections)}</body></html>")
 
 
 def _fetch(con, sql: str, params=None) -> pd.DataFrame:
@@ -81,12 +83,64 @@ def literature_sections(con, study: str, screening: dict) -> list[str]:
     return out
 
 
-def render_report(db_path: str, study: str, question: str, screening_path: str, out_html: str) -> None:
-    """Write the study's HTML report from the warehouse."""
+def _baseline_backends(backend: str, devices_file: str | None) -> set[str]:
+    from ..verdicts.hardware import load_hardware
+
+    hw = load_hardware(devices_file or None)
+    b = backend.lower()
+    for name, aliases in hw.backends.items():
+        names = {str(x).lower() for x in (name, *aliases)}
+        if b in names:
+            return names
+    return {b}
+
+
+def render_report(db_path: str, study: str, question: str, screening_path: str, out_html: str,
+                  out_md: str | None = None, charts_dir: str | None = None, suites: list[str] | None = None,
+                  images: bool = True, png_scale: float = 1.0, committed_results: str = "",
+                  cache_dir: str | None = None, tolerance: float = 0.15, cpu_baseline_backend: str = "pytorch",
+                  cpu_baseline_precision: str = "fp32", devices_file: str | None = None) -> dict:
+    """Write the study's self-contained HTML report (and Markdown, chart images) from the warehouse."""
+    from . import charts, sections
+    from .data import committed_results as load_committed
+    from .data import load_study
+    from .markdown import render_markdown
+    from .vega import bundle_tag, embed_div, javascript_bundle, save_images
+
     screening = read_json(screening_path)
+    data = load_study(db_path, study, suites)
+    bench = data["bench"]
+    routing = (suites is not None and "moe_routing" in suites) or (
+        not bench.empty and "moe_routing" in set(bench["suite"]))
+    specs = charts.build(bench, data["claim_checks"], data["tribunal_reviews"], tolerance,
+                         _baseline_backends(cpu_baseline_backend, devices_file), cpu_baseline_precision)
+    committed = load_committed(committed_results)
     with duckdb.connect(str(db_path), read_only=True) as con:
-        sections = [f"<h1>sovereign study: {esc(study)}</h1>", f'<p class="q">{esc(question)}</p>',
-                    f"<p>Generated {esc(dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))} "
-                    f"from <code>{esc(db_path)}</code>.</p>"]
-        sections += literature_sections(con, study, screening)
-    write_text(out_html, page(f"sovereign — {study}", sections))
+        lit = literature_sections(con, study, screening)
+    titles = {"throughput": "Throughput versus batch size", "latency": "Latency (p50) versus batch size",
+              "speedup": "Speed-up over the CPU baseline", "claims": "Claimed versus measured",
+              "tribunal": "Tribunal score by role and round",
+              "routing": "Routing strategies: latency, throughput, and on-demand versus top-k"}
+    order = ["routing"] if routing else []
+    order += [n for n in charts.CHARTS if n not in order and not (n == "routing" and not routing)]
+    chart_html = []
+    for name in order:
+        note = f'<p class="warn">{esc(sections.SYNTHETIC_NOTE)}</p>' if name == "routing" else ""
+        chart_html.append(f"<h3>{esc(titles[name])}</h3>{note}{embed_div(name, specs[name])}")
+    body = [f"<h1>sovereign study: {esc(study)}</h1>", f'<p class="q">{esc(question)}</p>',
+            f"<p>Generated {esc(dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))} "
+            f"from <code>{esc(db_path)}</code>.</p>"]
+    body += sections.verdict_section(data["verdicts"])
+    body += ["<h2>Charts</h2>"] + chart_html
+    body += sections.results_section(bench) + sections.claims_section(data["claim_checks"])
+    body += sections.tribunal_section(data["tribunal_reviews"]) + sections.revision_section(data["verdicts"])
+    body += sections.committed_section(committed) + lit
+    head_js = bundle_tag(javascript_bundle(cache_dir))
+    write_text(out_html, page(f"sovereign — {study}", body, head_js))
+    written = [out_html]
+    if out_md:
+        write_text(out_md, render_markdown(study, question, data, screening, routing))
+        written.append(out_md)
+    if charts_dir and images:
+        written += save_images(specs, charts_dir, png_scale)
+    return {"files": written, "charts": list(specs)}

@@ -1,0 +1,1 @@
+"""Verdicts: claims checked against measurements, hardware plausibility, the tribunal."""

@@ -1,0 +1,358 @@
+"""check_claims: every claim against the benchmark rows that measure it, into `claim_checks`."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+
+import numpy as np
+import pandas as pd
+
+from ..io import read_table, write_parquet
+from .hardware import Hardware, load_hardware
+from .match import ROUTING_SUITE, Bench, clean, row_key, side
+from .plausibility import assess
+from .settings import CheckConfig
+
+log = logging.getLogger(__name__)
+
+# metric -> (benchmark column, higher is better); expert activations resolve their column at run time
+METRICS = {"throughput": ("throughput_ips", True), "speedup": ("throughput_ips", True),
+           "latency": ("latency_ms_p50", False), "latency_p50": ("latency_ms_p50", False),
+           "latency_p90": ("latency_ms_p90", False), "latency_p99": ("latency_ms_p99", False),
+           "expert_activations": (None, False)}
+ACTIVATION_COLUMNS = ("real_act_per_token", "real_activations_per_token", "activations_per_token", "real_activations",
+                      "expert_activations", "activations")
+UNMEASURED = {"accuracy": "accuracy", "activated_params": "activated parameters", "bandwidth": "memory bandwidth",
+              "memory": "memory capacity", "power": "power", "cost": "cost"}
+DIM_COLUMNS = {"device": "_device", "model": "_model", "backend": "_backend", "precision": "_precision",
+               "batch": "batch_size", "ctx": "_ctx"}
+GENERIC_GPU = {"gpu", "gpus", "nvidia gpu"}
+GENERIC_TOPK = {"top-k", "fixed top-k", "topk", "top k", "fixed top-k routing", "top-k routing"}
+STATUS_WEIGHT = {"REPRODUCED": 1.0, "UNTESTABLE": 0.6, "NOT_EMPIRICAL": 0.5, "NOT_REPRODUCED": 0.3}
+CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value", "ratio", "tolerance",
+                 "plausibility", "utilization", "reason", "round", "paper_id", "kind", "metric", "unit",
+                 "qualifier", "sentence", "claimed_low", "claimed_high", "bench_rows", "measured_utilization",
+                 "plausibility_reason", "text_support", "numbers_grounded", "confidence", "contradicted",
+                 "evidence_devices"]
+
+
+def _num(v) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None) -> dict:
+    ratio = measured / claimed if measured is not None and claimed not in (None, 0) else None
+    return {"status": status, "reason": reason, "claimed_value": claimed, "measured_value": measured,
+            "ratio": ratio, "bench_rows": json.dumps(sorted(set(rows))), "claimed_low": low, "claimed_high": high,
+            "measured_utilization": util}
+
+
+def _within(measured: float, claimed: float, qualifier: str | None, tol: float) -> bool:
+    if qualifier == "at_least":
+        return measured >= claimed * (1 - tol)
+    if qualifier == "at_most":
+        return measured <= claimed * (1 + tol)
+    return abs(measured / claimed - 1) <= tol if claimed else abs(measured) <= tol
+
+
+def _column(metric: str, bench: Bench) -> tuple[str | None, bool, str | None]:
+    col, higher = METRICS[metric]
+    if metric == "expert_activations":
+        col = next((c for c in ACTIVATION_COLUMNS if c in bench.df.columns), None)
+        if col is None:
+            return None, higher, "the moe_routing rows carry no expert-activation counts"
+    return col, higher, None
+
+
+def _prep_side(s: dict) -> tuple[dict, bool]:
+    s = dict(s)
+    gpu_only = s.get("device") in GENERIC_GPU
+    if gpu_only:
+        s["device"] = None
+    return s, gpu_only
+
+
+def _suite_for(claim: dict) -> str | None:
+    routing = claim.get("metric") == "expert_activations" or clean(claim.get("subject_method")) \
+        or clean(claim.get("baseline_method"))
+    return ROUTING_SUITE if routing else None
+
+
+def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
+    """An absolute figure against the best matching measurement over the dimensions the claim leaves open."""
+    metric, value = claim["metric"], _num(claim.get("value"))
+    col, higher, why = _column(metric, bench)
+    if why or value is None:
+        return _result("UNTESTABLE", why or "the claim carries no value", value)
+    if clean(claim.get("unit")) == "%":
+        return _result("UNTESTABLE", f"a {metric} share in % is not measured by the suites", value)
+    value = _to_ms(value, claim.get("unit")) if not higher else value
+    s, gpu_only = _prep_side(side(claim, "subject"))
+    sel = bench.select(s, gpu_only=gpu_only, suite=_suite_for(claim))
+    if sel.missing:
+        return _result("UNTESTABLE", sel.missing, value)
+    rows = sel.rows[sel.rows[col].notna()]
+    if rows.empty:
+        return _result("UNTESTABLE", f"matching rows carry no {col}", value)
+    best = rows.loc[rows[col].idxmax() if higher else rows[col].idxmin()]
+    measured = float(best[col])
+    ok = _within(measured, value, clean(claim.get("qualifier")), cfg.tolerance)
+    open_dims = [d for d in ("device", "model", "backend", "precision", "batch") if not s.get(d)]
+    over = f", best over {', '.join(open_dims)}" if open_dims and len(rows) > 1 else ""
+    reason = (f"measured {measured:,.4g} vs claimed {value:,.4g} ({metric}) at {row_key(best)}"
+              f"{over} ({len(rows)} rows)")
+    return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, value, measured, [row_key(best)])
+
+
+def _to_ms(value: float, unit) -> float:
+    u = clean(unit) or "ms"
+    return value / 1000 if u in ("us", "µs", "μs") else value * 1000 if u in ("s", "sec") else value
+
+
+def _sides(claim: dict, cfg: CheckConfig, hw: Hardware) -> tuple[dict, dict, bool]:
+    s, gpu_only = _prep_side(side(claim, "subject"))
+    b_claim = side(claim, "baseline")
+    b = dict(s)
+    cpu_base = b_claim.get("device") and hw.is_cpu(b_claim["device"]) and not (s.get("device") and hw.is_cpu(s["device"]))
+    if cpu_base:
+        b["backend"] = b_claim["backend"] or cfg.cpu_baseline_backend
+        b["precision"] = b_claim["precision"] or cfg.cpu_baseline_precision
+        gpu_only = gpu_only or not s.get("device")
+    for f, v in b_claim.items():
+        if v:
+            b[f] = v
+    return s, b, gpu_only
+
+
+def _grouped_best(rows: pd.DataFrame, dims: list[str], col: str, higher: bool) -> dict:
+    cols = [DIM_COLUMNS[d] for d in dims]
+    rows = rows[rows[col].notna()]
+    if rows.empty:
+        return {}
+    idx = rows.groupby(cols, dropna=False)[col].idxmax() if higher and cols else \
+        rows.groupby(cols, dropna=False)[col].idxmin() if cols else \
+        pd.Series([rows[col].idxmax() if higher else rows[col].idxmin()], index=[()])
+    return {(g if isinstance(g, tuple) else (g,)): rows.loc[i] for g, i in idx.items()}
+
+
+def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, percent: bool = False,
+                  claimed: float | None = None) -> dict:
+    """A ratio, change or speed-up claim against the ratio of matching subject and baseline measurements."""
+    metric = claim.get("metric") or "throughput"
+    metric = metric if metric in METRICS else "throughput"
+    col, higher, why = _column(metric, bench)
+    if why:
+        return _result("UNTESTABLE", why, claimed)
+    s, b, gpu_only = _sides(claim, cfg, hw)
+    if not any(side(claim, "baseline").values()):
+        return _result("UNTESTABLE", "the claim names no baseline to compare with", claimed)
+    if s == b:
+        return _result("UNTESTABLE", "subject and baseline name the same configuration", claimed)
+    suite = _suite_for(claim)
+    sel_s = bench.select(s, gpu_only=gpu_only, suite=suite)
+    if sel_s.missing:
+        return _result("UNTESTABLE", sel_s.missing, claimed)
+    sel_b = bench.select(b, suite=suite)
+    if sel_b.missing:
+        return _result("UNTESTABLE", f"baseline: {sel_b.missing}", claimed)
+    b_rows = sel_b.rows
+    if b.get("method") and b["method"] in GENERIC_TOPK and b_rows["_backend"].nunique() > 1:
+        pick = cfg_routing_baseline(b_rows)
+        b_rows = b_rows[b_rows["_backend"] == pick]
+    dims = [d for d in DIM_COLUMNS if not s.get(d) and not b.get(d) and not (d == "backend" and (s.get("method") or b.get("method")))]
+    gs, gb = _grouped_best(sel_s.rows, dims, col, higher), _grouped_best(b_rows, dims, col, higher)
+    common = sorted(set(gs) & set(gb), key=str)
+    if not common:
+        return _result("UNTESTABLE", f"no {'/'.join(dims)} measured for both subject and baseline", claimed)
+    raw = {g: float(gs[g][col]) / float(gb[g][col]) for g in common if float(gb[g][col])}
+    # a ratio claim reads "x times better": invert lower-is-better metrics; percent changes stay raw
+    ratios = raw if percent or higher else {g: 1 / r for g, r in raw.items() if r}
+    if not ratios:
+        return _result("UNTESTABLE", "baseline measurements are zero", claimed)
+    q = clean(claim.get("qualifier"))
+    if percent:
+        vals = np.array(list(ratios.values()))
+        pick = vals.min() if q == "up_to" and (claimed or 0) < 0 else vals.max() if q == "up_to" else float(np.median(vals))
+        measured = (float(pick) - 1) * 100
+        g_used = min(ratios, key=lambda g: abs(ratios[g] - pick))
+    elif q in ("up_to", "at_most"):
+        g_used = max(ratios, key=ratios.get)
+        measured = ratios[g_used]
+    elif q == "at_least":
+        g_used = min(ratios, key=ratios.get)
+        measured = ratios[g_used]
+    else:  # exact/approx: the headline figure, best subject against best baseline over the common groups
+        best_s = max(common, key=lambda g: gs[g][col]) if higher else min(common, key=lambda g: gs[g][col])
+        best_b = max(common, key=lambda g: gb[g][col]) if higher else min(common, key=lambda g: gb[g][col])
+        r = float(gs[best_s][col]) / float(gb[best_b][col])
+        measured, g_used = (r if higher else 1 / r), best_s
+        used = [row_key(gs[best_s]), row_key(gb[best_b])]
+    if percent or q in ("up_to", "at_most", "at_least"):
+        used = [row_key(gs[g_used]), row_key(gb[g_used])]
+    ok = claimed is not None and _within(measured, claimed, None if percent else q, cfg.tolerance)
+    unit = "%" if percent else "x"
+    reason = (f"measured {measured:,.4g}{unit} vs claimed {claimed:,.4g}{unit}: {used[0]} against {used[1]}"
+              + (f" (paired over {', '.join(dims)}; {len(common)} pairs)" if dims else ""))
+    return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured, used)
+
+
+def cfg_routing_baseline(rows: pd.DataFrame) -> str:
+    """The top-k strategy a generic 'top-k' baseline means: top-2 when measured, else the most common."""
+    names = rows["_backend"].value_counts()
+    for pref in ("top2", "topk2", "top_2"):
+        if pref in names.index:
+            return pref
+    return str(names.index[0])
+
+
+def check_batch_range(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
+    """A batch range against where measured efficiency peaks (items per joule, else the throughput knee)."""
+    low, high = _num(claim.get("low")), _num(claim.get("high"))
+    if low is None or high is None:
+        return _result("UNTESTABLE", "the claim gives no batch range (low/high)")
+    mid = (low + high) / 2
+    s, gpu_only = _prep_side(side(claim, "subject"))
+    s["batch"] = None
+    sel = bench.select(s, gpu_only=gpu_only, suite=_suite_for(claim))
+    if sel.missing:
+        return _result("UNTESTABLE", sel.missing, mid, low=low, high=high)
+    peaks, used, how = [], [], set()
+    for _, g in sel.rows.groupby(["_device", "_model", "_backend", "_precision", "_ctx"]):
+        g = g.sort_values("batch_size").drop_duplicates("batch_size")
+        if len(g) < 3:
+            continue
+        energy = g["energy_j_per_item"] if "energy_j_per_item" in g else pd.Series(dtype=float)
+        if energy.notna().all() and (energy > 0).all():
+            peak = g.loc[energy.idxmin()]
+            how.add("items per joule")
+        else:
+            peak = _knee(g, cfg.knee_gain)
+            how.add(f"throughput knee (gain < {cfg.knee_gain:.0%} of a proportional rise)")
+        peaks.append(int(peak["batch_size"]))
+        used.append(row_key(peak))
+    if not peaks:
+        return _result("UNTESTABLE", "fewer than 3 batch sizes measured per series", mid, low=low, high=high)
+    measured = float(sorted(peaks)[(len(peaks) - 1) // 2])
+    ok = low * (1 - cfg.tolerance) <= measured <= high * (1 + cfg.tolerance)
+    inside = sum(low * (1 - cfg.tolerance) <= p <= high * (1 + cfg.tolerance) for p in peaks)
+    reason = (f"efficiency ({'; '.join(sorted(how))}) peaks at batch {measured:g} (median of {len(peaks)} series; "
+              f"{inside} of {len(peaks)} within {low:g}-{high:g})")
+    return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, mid, measured, used, low, high)
+
+
+def _knee(g: pd.DataFrame, gain: float):
+    b, t = g["batch_size"].to_numpy(float), g["throughput_ips"].to_numpy(float)
+    for i in range(1, len(g)):
+        growth = (t[i] / t[i - 1] - 1) / (b[i] / b[i - 1] - 1) if t[i - 1] > 0 and b[i] > b[i - 1] else 0
+        if growth < gain:
+            return g.iloc[i - 1]
+    return g.iloc[-1]
+
+
+def check_spec(claim: dict, hw: Hardware, cfg: CheckConfig) -> dict:
+    """A datasheet figure: the suites do not measure it; it is compared with config/devices.yaml."""
+    value = _num(claim.get("value"))
+    return _result("UNTESTABLE", f"spec claim ({claim.get('metric')}): the suites measure no "
+                   f"{UNMEASURED.get(claim.get('metric'), claim.get('metric'))}", value)
+
+
+def check_claim(claim: dict, bench: Bench, hw: Hardware, cfg: CheckConfig) -> dict:
+    """Status, claimed and measured values, ratio, reason and provenance of one claim."""
+    kind, metric = clean(claim.get("kind")), clean(claim.get("metric"))
+    claim = {**claim, "kind": kind, "metric": metric}
+    if kind in (None, "not_empirical", "not_a_claim"):
+        return _result("NOT_EMPIRICAL", "not an empirical claim")
+    if kind == "spec":
+        return check_spec(claim, hw, cfg)
+    if metric in UNMEASURED:
+        return _result("UNTESTABLE", f"the suites measure no {UNMEASURED[metric]}", _num(claim.get("value")))
+    if kind == "batch_range":
+        return check_batch_range(claim, bench, cfg)
+    if metric not in METRICS and metric != "efficiency":
+        return _result("UNTESTABLE", f"the suites measure no {metric or 'metric named by the claim'}",
+                       _num(claim.get("value")))
+    if kind == "ratio":
+        return compare_sides(claim, bench, cfg, bench.hw, claimed=_num(claim.get("value")))
+    if kind == "change":
+        v_from, v_to = _num(claim.get("value_from")), _num(claim.get("value_to"))
+        if v_from and v_to is not None and clean(claim.get("unit")) != "%":
+            return compare_sides(claim, bench, cfg, bench.hw, claimed=v_to / v_from)
+        value = _num(claim.get("value"))
+        if value is None and v_from and v_to is not None:
+            value = (v_to / v_from - 1) * 100
+        return compare_sides(claim, bench, cfg, bench.hw, percent=True, claimed=value)
+    if kind == "absolute" and metric in METRICS:
+        return check_absolute(claim, bench, cfg)
+    return _result("UNTESTABLE", f"no check for a {kind} claim on {metric}", _num(claim.get("value")))
+
+
+def confidence(status: str, support: float | None, grounded, plausibility: str) -> float:
+    """0..1: text support in the source (0.5 when unknown), halved when numbers are not grounded,
+    scaled by the status (reproduced 1.0, untestable 0.6, not empirical 0.5, not reproduced 0.3),
+    halved again when implausible."""
+    base = 0.5 if support is None else max(0.0, min(1.0, support))
+    if grounded is False:
+        base *= 0.5
+    base *= STATUS_WEIGHT.get(status, 0.5)
+    return round(base * (0.5 if plausibility == "implausible" else 1.0), 3)
+
+
+def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, bench: Bench, cfg: CheckConfig,
+                contradiction_factor: float = 2.0, round_no: int = 1) -> pd.DataFrame:
+    """Check every claim of a study against `bench`; one row per claim."""
+    sup = {} if support is None or support.empty else support.set_index("claim_id").to_dict("index")
+    out = []
+    for claim in claims.to_dict("records"):
+        res = check_claim(claim, bench, bench.hw, cfg)
+        plaus = assess(claim, bench.hw, cfg)
+        s = sup.get(claim["claim_id"], {})
+        support_v, grounded = _num(s.get("text_support")), s.get("numbers_grounded")
+        grounded = None if grounded is None or (isinstance(grounded, float) and math.isnan(grounded)) else bool(grounded)
+        ratio = res["ratio"]
+        contradicted = bool(res["status"] == "NOT_REPRODUCED" and ratio is not None and grounded is not False and (
+            ratio <= 0 or ratio > contradiction_factor or ratio < 1 / contradiction_factor))
+        reason = res["reason"] + (f"; plausibility: {plaus['reason']}" if plaus["reason"] else "")
+        out.append({"study": study, "claim_id": claim["claim_id"], "status": res["status"],
+                    "claimed_value": res["claimed_value"], "measured_value": res["measured_value"], "ratio": ratio,
+                    "tolerance": cfg.tolerance, "plausibility": plaus["plausibility"],
+                    "utilization": plaus["utilization"], "reason": reason, "round": round_no,
+                    "paper_id": claim.get("paper_id"), "kind": clean(claim.get("kind")),
+                    "metric": clean(claim.get("metric")), "unit": claim.get("unit"),
+                    "qualifier": clean(claim.get("qualifier")), "sentence": claim.get("sentence"),
+                    "claimed_low": res["claimed_low"], "claimed_high": res["claimed_high"],
+                    "bench_rows": res["bench_rows"], "measured_utilization": res["measured_utilization"],
+                    "plausibility_reason": plaus["reason"], "text_support": support_v, "numbers_grounded": grounded,
+                    "confidence": confidence(res["status"], support_v, grounded, plaus["plausibility"]),
+                    "contradicted": contradicted, "evidence_devices": ",".join(bench.devices)})
+    return pd.DataFrame(out, columns=CHECK_COLUMNS)
+
+
+def read_bench(paths: list[str], suites: list[str] | None = None) -> pd.DataFrame:
+    """Concatenate benchmark result files, keeping the given suites (all when None)."""
+    frames = [read_table(p) for p in paths]
+    frames = [f for f in frames if not f.empty]
+    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if suites is not None and not df.empty:
+        df = df[df["suite"].isin(suites)]
+    return df
+
+
+def check_claims(study: str, claims_path: str, support_path: str | None, bench_paths: list[str], out: str,
+                 suites: list[str], cfg: dict | None = None, contradiction_factor: float = 2.0) -> pd.DataFrame:
+    """Stage entry: check a study's claims against its suites' benchmark rows; write claim_checks."""
+    conf = CheckConfig.from_dict(cfg)
+    hw = load_hardware(conf.devices_file)
+    claims = read_table(claims_path)
+    support = read_table(support_path) if support_path else None
+    bench = Bench(read_bench(bench_paths, suites), hw)
+    df = check_frame(study, claims, support, bench, conf, contradiction_factor)
+    write_parquet(out, df)
+    counts = df["status"].value_counts().to_dict() if not df.empty else {}
+    log.info("%s: %d claims checked against %d benchmark rows (%s): %s", study, len(df), len(bench.df),
+             ", ".join(bench.devices) or "no devices", counts)
+    return df

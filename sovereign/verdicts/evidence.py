@@ -1,0 +1,81 @@
+"""Evidence a round considers: kept papers' text, and the revision round's re-grounding across all fetched papers."""
+from __future__ import annotations
+
+import logging
+import numpy as np
+import pandas as pd
+
+from ..text import normalize, split_sentences, tfidf_matrix
+
+log = logging.getLogger(__name__)
+
+
+def paper_texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, kept_only: bool) -> dict[str, str]:
+    """paper_id -> title, abstract and full text (when fetched)."""
+    ft = {}
+    if fulltext is not None and not fulltext.empty and "paper_id" in fulltext:
+        col = next((c for c in ("text", "full_text", "fulltext") if c in fulltext.columns), None)
+        if col:
+            ft = {r["paper_id"]: r[col] for r in fulltext.to_dict("records") if isinstance(r.get(col), str)}
+    out = {}
+    for r in papers.to_dict("records"):
+        if kept_only and not bool(r.get("kept")):
+            continue
+        out[r["paper_id"]] = " ".join(x for x in (r.get("title") or "", r.get("abstract") or "", ft.get(r["paper_id"], ""))
+                                      if x)
+    return out
+
+
+def sentences(texts: dict[str, str], max_per_paper: int = 400) -> pd.DataFrame:
+    """One row per sentence: paper_id, sentence."""
+    rows = []
+    for pid, text in texts.items():
+        for s in split_sentences(text)[:max_per_paper]:
+            s = s.strip()
+            if len(s) > 20:
+                rows.append({"paper_id": pid, "sentence": s})
+    return pd.DataFrame(rows, columns=["paper_id", "sentence"])
+
+
+def _similarity(queries: list[str], docs: list[str], embed_cfg: dict) -> tuple[np.ndarray, str]:
+    """Cosine similarity matrix (queries x docs) from the configured embeddings, TF-IDF when they are off."""
+    from ..literature.embeddings import embed, method_name
+
+    if embed_cfg.get("backend", "none") != "none":
+        emb = embed([normalize(t) for t in queries + docs], embed_cfg)
+        if emb is not None:
+            return emb[: len(queries)] @ emb[len(queries):].T, method_name(embed_cfg)
+    mat = tfidf_matrix([normalize(t) for t in queries + docs])
+    return np.asarray((mat[: len(queries)] @ mat[len(queries):].T).todense()), "tfidf"
+
+
+def reground(question: str, claims: pd.DataFrame, papers: pd.DataFrame, fulltext: pd.DataFrame | None,
+             embed_cfg: dict, corroboration_threshold: float, keep_threshold: float) -> dict:
+    """Re-ground every claim and the question against every sentence of every fetched paper of the study."""
+    sents = sentences(paper_texts(papers, fulltext, kept_only=False))
+    claim_rows = claims[claims["sentence"].notna()].to_dict("records") if not claims.empty else []
+    if sents.empty:
+        return {"method": "none", "sentences": 0, "papers": 0, "corroboration": [], "recovered_papers": []}
+    queries = [question] + [str(c["sentence"]) for c in claim_rows]
+    sim, method = _similarity(queries, sents["sentence"].tolist(), embed_cfg)
+    pids = sents["paper_id"].to_numpy()
+    corroboration = []
+    for i, c in enumerate(claim_rows, start=1):
+        other = pids != c.get("paper_id")
+        if not other.any():
+            continue
+        row = np.where(other, sim[i], -np.inf)
+        j = int(np.argmax(row))
+        corroboration.append({"claim_id": c["claim_id"], "paper_id": str(pids[j]), "sentence": sents["sentence"][j],
+                              "similarity": round(float(row[j]), 4),
+                              "independent": bool(row[j] >= corroboration_threshold)})
+    # papers the screening dropped whose best sentence matches the question well enough
+    kept = set(papers.loc[papers["kept"].astype(bool), "paper_id"]) if "kept" in papers else set()
+    best_by_paper = pd.DataFrame({"paper_id": pids, "sim": sim[0]}).groupby("paper_id")["sim"].max()
+    recovered = [{"paper_id": pid, "similarity": round(float(s), 4)} for pid, s in best_by_paper.items()
+                 if pid not in kept and s >= keep_threshold]
+    log.info("re-grounding (%s): %d sentences of %d papers, %d claims, %d corroborated, %d papers recovered", method,
+             len(sents), sents["paper_id"].nunique(), len(claim_rows), sum(c["independent"] for c in corroboration),
+             len(recovered))
+    return {"method": method, "sentences": int(len(sents)), "papers": int(sents["paper_id"].nunique()),
+            "corroboration": corroboration, "recovered_papers": sorted(recovered, key=lambda r: -r["similarity"])}

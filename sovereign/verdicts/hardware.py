@@ -1,0 +1,145 @@
+"""Hardware specifications (config/devices.yaml): peaks, bandwidth, power, name aliases."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .errors import HardwareSpecError
+
+DEFAULT_DEVICES_PATH = Path(__file__).resolve().parents[2] / "config" / "devices.yaml"
+PRECISION_ALIASES = {"half": "fp16", "float16": "fp16", "float32": "fp32", "single": "fp32", "mixed": "fp16",
+                     "mixed precision": "fp16", "amp": "fp16", "bfloat16": "bf16", "int-8": "int8"}
+GENERIC_CPU = {"cpu", "xeon", "intel xeon", "x86", "epyc", "host"}
+
+
+def key(text) -> str:
+    """Lower-case alphanumerics only: 'ResNet-18' -> 'resnet18'."""
+    return re.sub(r"[^a-z0-9]", "", str(text).lower())
+
+
+def norm_precision(p: str | None) -> str | None:
+    """Canonical precision name (fp32, tf32, fp16, bf16, int8)."""
+    if p is None:
+        return None
+    p = str(p).strip().lower()
+    return PRECISION_ALIASES.get(p, p)
+
+
+@dataclass(frozen=True)
+class DeviceSpec:
+    """One device's datasheet numbers."""
+    key: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...] = ()
+    peak_tflops: dict = field(default_factory=dict)
+    memory_gbs: float | None = None
+    tdp_w: float | None = None
+
+    def __post_init__(self):
+        if self.kind not in ("cuda", "cpu"):
+            raise HardwareSpecError(f"devices.yaml: devices.{self.key}.kind must be cuda or cpu, not {self.kind!r}")
+        for prec, val in self.peak_tflops.items():
+            if not isinstance(val, (int, float)) or val <= 0:
+                raise HardwareSpecError(f"devices.yaml: devices.{self.key}.peak_tflops.{prec} must be a positive number")
+
+    def peak(self, precision: str | None) -> tuple[str, float] | None:
+        """(precision used, peak TFLOP/s) for a precision; the highest peak when precision is unknown."""
+        if not self.peak_tflops:
+            return None
+        p = norm_precision(precision)
+        if p is None:
+            best = max(self.peak_tflops, key=self.peak_tflops.get)
+            return best, float(self.peak_tflops[best])
+        if p in self.peak_tflops:
+            return p, float(self.peak_tflops[p])
+        fallback = {"bf16": "fp16", "fp16": "bf16", "tf32": "fp32"}.get(p)
+        if fallback in self.peak_tflops:
+            return fallback, float(self.peak_tflops[fallback])
+        return None
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """Device specs, model work per item, and backend/method vocabularies."""
+    devices: dict
+    models: dict
+    backends: dict
+    methods: dict
+
+    def resolve(self, name) -> DeviceSpec | None:
+        """The spec a device name or alias refers to, or None."""
+        if name is None:
+            return None
+        k = key(name)
+        for spec in self.devices.values():
+            if k == key(spec.key) or k in {key(a) for a in spec.aliases} or k == key(spec.name):
+                return spec
+        return None
+
+    def is_cpu(self, name) -> bool:
+        """Whether a device name means a CPU (generic 'cpu' or a CPU spec)."""
+        if name is None:
+            return False
+        n = str(name).strip().lower()
+        if n in GENERIC_CPU or n.startswith("cpu"):
+            return True
+        spec = self.resolve(n)
+        return spec is not None and spec.kind == "cpu"
+
+    def gflop(self, model) -> float | None:
+        """GFLOP per item of a model, or None when unknown."""
+        if model is None:
+            return None
+        entry = self.models.get(key(model))
+        return None if entry is None else float(entry["gflop_per_item"])
+
+    def backend_names(self, backend) -> set[str]:
+        """Benchmark backend names that measure a claim's backend."""
+        b = str(backend).strip().lower()
+        for name, aliases in self.backends.items():
+            names = {name, *aliases}
+            if b in names or key(b) in {key(x) for x in names}:
+                return {key(x) for x in names}
+        return {key(b)}
+
+    def method_names(self, method) -> set[str]:
+        """moe_routing strategy names that measure a claim's routing method."""
+        m = str(method).strip().lower()
+        for name, aliases in self.methods.items():
+            if m == name or key(m) == key(name):
+                return {key(x) + ("*" if str(x).endswith("*") else "") for x in (name, *aliases)}
+        return {key(m)}
+
+
+@lru_cache(maxsize=8)
+def load_hardware(path: str | None = None) -> Hardware:
+    """Read config/devices.yaml (or `path`) into a Hardware object."""
+    p = Path(path or DEFAULT_DEVICES_PATH)
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError as exc:
+        raise HardwareSpecError(f"hardware spec file {p} not found; set verdicts.devices_file") from exc
+    except yaml.YAMLError as exc:
+        raise HardwareSpecError(f"hardware spec file {p} is not valid YAML: {exc}") from exc
+    devices = {}
+    for name, entry in (raw.get("devices") or {}).items():
+        if not isinstance(entry, dict):
+            raise HardwareSpecError(f"devices.yaml: devices.{name} must be a mapping")
+        try:
+            devices[str(name)] = DeviceSpec(key=str(name), name=entry.get("name", name), kind=entry.get("kind", "cuda"),
+                                            aliases=tuple(entry.get("aliases") or ()),
+                                            peak_tflops=dict(entry.get("peak_tflops") or {}),
+                                            memory_gbs=entry.get("memory_gbs"), tdp_w=entry.get("tdp_w"))
+        except TypeError as exc:
+            raise HardwareSpecError(f"devices.yaml: devices.{name}: {exc}") from exc
+    models = {key(m): v for m, v in (raw.get("models") or {}).items()}
+    for m, v in models.items():
+        if not isinstance(v, dict) or not isinstance(v.get("gflop_per_item"), (int, float)):
+            raise HardwareSpecError(f"devices.yaml: models.{m}.gflop_per_item must be a number")
+    return Hardware(devices=devices, models=models, backends=dict(raw.get("backends") or {}),
+                    methods={str(k).lower(): v for k, v in (raw.get("methods") or {}).items()})

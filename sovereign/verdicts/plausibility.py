@@ -1,0 +1,107 @@
+"""Hardware plausibility: a claim's implied share of the device's peak, a device ratio against the ratio of peaks."""
+from __future__ import annotations
+
+import math
+
+from .hardware import Hardware
+from .match import clean, parse_batch
+
+BANDWIDTH_UNITS = {"tb/s": 1000.0, "gb/s": 1.0}
+
+
+def _num(v):
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def _out(plausibility: str, utilization=None, reason: str = "") -> dict:
+    return {"plausibility": plausibility, "utilization": utilization, "reason": reason}
+
+
+def implied_utilization(ips: float, device: str, model: str, precision: str | None, hw: Hardware, cfg) -> dict:
+    """Utilisation of peak implied by `ips` items/s of `model` on `device`, with the arithmetic."""
+    spec, gflop = hw.resolve(device), hw.gflop(model)
+    if spec is None or gflop is None:
+        missing = f"no peak rates for {device}" if spec is None else f"no GFLOP per item for {model}"
+        return _out("unknown", None, f"{missing} in config/devices.yaml")
+    peak = spec.peak(precision)
+    if peak is None:
+        return _out("unknown", None, f"no {precision} peak for {spec.key} in config/devices.yaml")
+    prec, tflops = peak
+    achieved = ips * gflop / 1000.0
+    util = achieved / tflops
+    unit = "TOPS" if prec == "int8" else "TFLOP/s"
+    which = "" if precision else " (highest peak, precision not stated)"
+    arith = (f"{ips:,.0f} items/s x {gflop:g} GFLOP = {achieved:,.1f} {unit} = {util:.1%} of the {spec.key} "
+             f"{prec} peak {tflops:g} {unit}{which}")
+    if util > cfg.utilization_bound:
+        return _out("implausible", util, f"{arith}, above the {cfg.utilization_bound:.0%} bound")
+    return _out("plausible", util, arith)
+
+
+def device_ratio(claimed: float, dev_a: str, dev_b: str, precision: str | None, hw: Hardware, cfg) -> dict:
+    """A claimed device-to-device ratio against the ratio of their peaks (and memory bandwidth)."""
+    a, b = hw.resolve(dev_a), hw.resolve(dev_b)
+    if a is None or b is None:
+        return _out("unknown", None, f"no peak rates for {dev_a if a is None else dev_b} in config/devices.yaml")
+    ratios = {}
+    precs = [precision] if precision else sorted(set(a.peak_tflops) & set(b.peak_tflops))
+    for p in precs:
+        pa, pb = a.peak(p), b.peak(p)
+        if pa and pb:
+            ratios[f"{pa[0]} peak {pa[1]:g}/{pb[1]:g}"] = pa[1] / pb[1]
+    if not precision and a.memory_gbs and b.memory_gbs:
+        ratios[f"memory bandwidth {a.memory_gbs:g}/{b.memory_gbs:g} GB/s"] = a.memory_gbs / b.memory_gbs
+    if not ratios:
+        return _out("unknown", None, f"no common peak rates for {a.key} and {b.key}")
+    label, top = max(ratios.items(), key=lambda kv: kv[1])
+    bound = top * (1 + cfg.ratio_slack)
+    arith = (f"claimed {a.key}/{b.key} ratio {claimed:g} vs largest ratio of peaks {top:.2f} ({label}); "
+             f"bound {top:.2f} x {1 + cfg.ratio_slack:g} = {bound:.2f}")
+    return _out("implausible" if claimed > bound else "plausible", None, arith)
+
+
+def spec_value(claim: dict, hw: Hardware, cfg) -> dict:
+    """A datasheet claim (bandwidth) against config/devices.yaml."""
+    spec, value = hw.resolve(clean(claim.get("subject_device"))), _num(claim.get("value"))
+    unit = clean(claim.get("unit"))
+    if spec is None or value is None or clean(claim.get("metric")) != "bandwidth" or unit not in BANDWIDTH_UNITS:
+        return _out("unknown", None, "")
+    if not spec.memory_gbs:
+        return _out("unknown", None, f"no memory bandwidth for {spec.key} in config/devices.yaml")
+    gbs = value * BANDWIDTH_UNITS[unit]
+    r = gbs / spec.memory_gbs
+    ok = abs(r - 1) <= cfg.tolerance
+    return _out("plausible" if ok else "implausible", None,
+                f"claimed {gbs:,.0f} GB/s vs datasheet {spec.memory_gbs:,.0f} GB/s for {spec.key} (ratio {r:.2f})")
+
+
+def assess(claim: dict, hw: Hardware, cfg) -> dict:
+    """Plausibility of one claim: 'plausible', 'implausible', 'unknown' or 'n/a', with the arithmetic."""
+    kind, metric = clean(claim.get("kind")), clean(claim.get("metric"))
+    dev, model = clean(claim.get("subject_device")), clean(claim.get("subject_model"))
+    prec = clean(claim.get("subject_precision"))
+    value = _num(claim.get("value"))
+    if kind == "spec":
+        return spec_value(claim, hw, cfg)
+    if kind == "absolute" and metric == "throughput" and value and dev and model:
+        return implied_utilization(value, dev, model, prec, hw, cfg)
+    if kind == "absolute" and metric and metric.startswith("latency") and value and dev and model:
+        batch = parse_batch(clean(claim.get("subject_batch"))) or (1, 1)
+        ms = value / 1000 if clean(claim.get("unit")) in ("us", "µs") else value * 1000 if clean(claim.get("unit")) == "s" else value
+        if ms > 0:
+            return implied_utilization(batch[0] * 1000.0 / ms, dev, model, prec, hw, cfg)
+    base_dev = clean(claim.get("baseline_device"))
+    if kind in ("ratio", "change") and metric in ("throughput", "speedup") and dev and base_dev and dev != base_dev:
+        ratio = value
+        v_from, v_to = _num(claim.get("value_from")), _num(claim.get("value_to"))
+        if kind == "change" and v_from and v_to:
+            ratio = v_to / v_from
+        if ratio and clean(claim.get("unit")) in (None, "x"):
+            if hw.is_cpu(base_dev) and hw.resolve(base_dev) is None:
+                return _out("unknown", None, f"the baseline CPU ({base_dev}) is not specified well enough for peak rates")
+            return device_ratio(ratio, dev, base_dev, prec or clean(claim.get("baseline_precision")), hw, cfg)
+    return _out("n/a", None, "")
