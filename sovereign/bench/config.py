@@ -6,6 +6,8 @@ GPU host without jsonschema gets the same clear errors, naming the key.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field, fields
 
 from .errors import BenchConfigError
@@ -21,6 +23,12 @@ BACKEND_PRECISIONS = {"torch_eager": ("fp32", "tf32", "fp16", "bf16"),
 MODELS = {"resnet18": 1.81, "resnet50": 4.09, "resnet101": 7.80}  # GMAC per 224x224 image
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 DEEP_GAP_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512]
+
+
+def stable_hash(obj) -> str:
+    """A short stable hash of a JSON-able value (same recipe as sovereign.config.config_hash, no jsonschema needed)."""
+    blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
 def _need(cond: bool, key: str, msg: str) -> None:
