@@ -21,8 +21,9 @@ def paper_texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, kept_only: 
     for r in papers.to_dict("records"):
         if kept_only and not bool(r.get("kept")):
             continue
-        out[r["paper_id"]] = " ".join(x for x in (r.get("title") or "", r.get("abstract") or "", ft.get(r["paper_id"], ""))
-                                      if x)
+        parts = [str(x).strip() for x in (r.get("title"), r.get("abstract"), ft.get(r["paper_id"])) if x]
+        # the title is a sentence of its own, never glued to the abstract's first one
+        out[r["paper_id"]] = " ".join(p if p.endswith((".", "!", "?")) else p + "." for p in parts)
     return out
 
 

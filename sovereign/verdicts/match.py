@@ -75,7 +75,8 @@ class Bench:
         df["_ok"] = df["status"].map(lambda s: clean(s) == "ok")
         # rows of one configuration may differ in phase, workload or dispatch (moe_routing): never mix them
         ctx = [c for c in CONTEXT_COLUMNS if c in df.columns]
-        df["_ctx"] = df[ctx].astype(str).agg("/".join, axis=1) if ctx and len(df) else ""
+        parts = [df[c].map(lambda v: clean(v) or "") for c in ctx]
+        df["_ctx"] = [("/".join(t)) for t in zip(*parts)] if parts and len(df) else ""
         self.df = df.reset_index(drop=True)
 
     @property

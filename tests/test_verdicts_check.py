@@ -1,0 +1,153 @@
+"""check_claims: claims against benchmark rows, untestable reasons, plausibility arithmetic, config errors."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from test_verdicts_data import bench_row, claim, cnn_rows
+
+from sovereign.verdicts.check import check_claims, check_frame
+from sovereign.verdicts.errors import VerdictConfigError
+from sovereign.verdicts.hardware import load_hardware
+from sovereign.verdicts.match import Bench
+from sovereign.verdicts.settings import CheckConfig, TribunalConfig
+from sovereign.warehouse import CONTRACT
+
+RATIO = dict(kind="ratio", metric="throughput", unit="x", subject_device="l4", baseline_device="t4")
+
+
+def run(claims: list[dict], rows: list[dict], **cfg) -> pd.DataFrame:
+    bench = Bench(pd.DataFrame(rows), load_hardware())
+    df = check_frame("gpu", pd.DataFrame(claims), None, bench, CheckConfig(**cfg))
+    return df.set_index("claim_id")
+
+
+@pytest.mark.parametrize("claimed,status", [(4.0, "REPRODUCED"), (4.4, "REPRODUCED"), (6.0, "NOT_REPRODUCED"),
+                                            (2.0, "NOT_REPRODUCED")])
+def test_device_ratio_with_two_devices_is_decided_with_the_measured_ratio(claimed, status):
+    rows = cnn_rows("l4", 4.0) + cnn_rows("t4", 1.0)
+    got = run([claim("r", "p1", "L4 vs T4", value=claimed, qualifier="exact", **RATIO)], rows).loc["r"]
+    assert got["status"] == status
+    assert got["measured_value"] == pytest.approx(4.0)
+    assert got["claimed_value"] == claimed
+    assert got["ratio"] == pytest.approx(4.0 / claimed)
+    used = json.loads(got["bench_rows"])
+    assert any("/l4/" in u for u in used) and any("/t4/" in u for u in used)
+
+
+def test_ratio_with_one_device_is_untestable_naming_the_missing_one():
+    got = run([claim("r", "p1", "L4 vs T4", value=4.4, **RATIO)], cnn_rows("l4", 4.0)).loc["r"]
+    assert got["status"] == "UNTESTABLE"
+    assert "no t4 results" in got["reason"]
+    assert pd.isna(got["measured_value"]) and got["claimed_value"] == 4.4
+    got = run([claim("r", "p1", "L4 vs T4", value=4.4, **RATIO)], cnn_rows("t4", 1.0)).loc["r"]
+    assert got["status"] == "UNTESTABLE" and "no l4 results" in got["reason"]
+
+
+def test_unavailable_backend_is_named_with_the_rows_reason():
+    rows = cnn_rows("l4", 4.0) + [bench_row("l4", "resnet18", "tensorrt", "int8", 1, None, status="unavailable",
+                                            reason="tensorrt is not installed")]
+    c = claim("a", "p1", "ResNet-18 INT8 TensorRT on L4 reaches 38,932 images/s", kind="absolute", metric="throughput",
+              value=38932, unit="images/s", subject_device="l4", subject_model="resnet18", subject_backend="tensorrt",
+              subject_precision="int8")
+    got = run([c], rows).loc["a"]
+    assert got["status"] == "UNTESTABLE"
+    assert got["reason"].startswith("tensorrt unavailable on l4: tensorrt is not installed")
+    # the implied utilisation and its arithmetic: 38,932 x 3.63 GFLOP = 141.3 TOPS = 58.4% of 242 TOPS
+    assert got["utilization"] == pytest.approx(38932 * 3.63 / 1000 / 242)
+    assert got["plausibility"] == "plausible"
+    assert "58.4% of the l4 int8 peak 242 TOPS" in got["reason"]
+
+
+def test_up_to_takes_the_best_over_open_dimensions_and_implausible_numbers_are_flagged():
+    rows = cnn_rows("l4", 4.0)  # best: fp16 at batch 64 = 7968.75 items/s
+    claims = [claim("u", "p1", "up to 8,000 images/s on L4", kind="absolute", metric="throughput", value=8000,
+                    unit="images/s", qualifier="up_to", subject_device="l4"),
+              claim("x", "p1", "ResNet-50 at 90,000 images/s on an L4", kind="absolute", metric="throughput",
+                    value=90000, unit="images/s", subject_device="l4", subject_model="resnet50")]
+    got = run(claims, rows)
+    assert got.loc["u", "status"] == "REPRODUCED"
+    assert got.loc["u", "measured_value"] == pytest.approx(7968.75)
+    assert json.loads(got.loc["u", "bench_rows"]) == ["cnn/l4/resnet18/torch_eager/fp16/b64"]
+    assert got.loc["x", "status"] == "UNTESTABLE" and "no resnet50 results on l4" in got.loc["x", "reason"]
+    assert got.loc["x", "plausibility"] == "implausible"
+    assert got.loc["x", "utilization"] == pytest.approx(90000 * 8.18 / 1000 / 242)
+    assert "above the 60% bound" in got.loc["x", "reason"]
+
+
+def test_device_ratio_above_the_ratio_of_peaks_is_implausible():
+    c = claim("r", "p1", "L4 is 4.4x T4 with TensorRT INT8", value=4.4, subject_precision="int8",
+              subject_backend="tensorrt", **RATIO)
+    got = run([c], cnn_rows("l4", 4.0) + cnn_rows("t4", 1.0)).loc["r"]
+    assert got["plausibility"] == "implausible"
+    assert "largest ratio of peaks 1.86 (int8 peak 242/130)" in got["reason"]
+    assert "bound 1.86 x 1.15 = 2.14" in got["reason"]
+
+
+def test_speedup_over_cpu_baseline_pairs_batches_and_uses_pytorch_fp32():
+    rows = cnn_rows("l4", 4.0) + cnn_rows("cpu", 0.05, precisions=("fp32",)) + \
+        [bench_row("cpu", "resnet18", "onnxruntime", "int8", 8, 1.0e6)]  # a CPU INT8 row must not be the baseline
+    c = claim("s", "p1", "FP16 up to 160x a CPU baseline", kind="ratio", metric="speedup", value=150, unit="x",
+              qualifier="up_to", subject_precision="fp16", baseline_device="cpu")
+    got = run([c], rows).loc["s"]
+    assert got["status"] == "REPRODUCED"
+    assert got["measured_value"] == pytest.approx(160.0)
+    assert all("/fp32/" in u or "/fp16/" in u for u in json.loads(got["bench_rows"]))
+
+
+def test_change_from_to_and_batch_range_and_not_empirical():
+    rows = cnn_rows("t4", 1.0)
+    claims = [claim("c", "p1", "fp16 raises throughput from 428 to 1,198", kind="change", metric="throughput",
+                    value_from=428, value_to=856, unit="images/s", subject_device="t4", subject_precision="fp16",
+                    baseline_precision="fp32"),
+              claim("b", "p1", "efficiency peaks at batch 16-32", kind="batch_range", metric="efficiency", low=16,
+                    high=32, subject_device="t4"),
+              claim("b2", "p1", "efficiency peaks at batch 1-2", kind="batch_range", metric="efficiency", low=1,
+                    high=2, subject_device="t4"),
+              claim("n", "p1", "The framework offers practical guidance.", kind="not_empirical")]
+    got = run(claims, rows)
+    assert got.loc["c", "status"] == "REPRODUCED" and got.loc["c", "measured_value"] == pytest.approx(2.0)
+    assert got.loc["b", "status"] == "REPRODUCED" and got.loc["b", "measured_value"] == 32
+    assert got.loc["b2", "status"] == "NOT_REPRODUCED"
+    assert got.loc["n", "status"] == "NOT_EMPIRICAL"
+
+
+def test_routing_activation_claim_uses_moe_rows_of_the_same_phase():
+    def moe(strategy, batch, act, lat, phase):
+        return bench_row("cpu", "tiny_8e", strategy, "fp32", batch, batch / lat * 1000, suite="moe_routing",
+                         real_act_per_token=act, phase=phase, dispatch="grouped", workload="vqav2")
+    rows = [moe(s, b, act, lat, ph) for b in (1, 4) for ph, f in (("prefill", 1.0), ("decode", 10.0))
+            for s, act, lat in (("topk2", 2.0, 1.0 * f), ("ondemand", 1.2, 0.8 * f), ("topk1", 1.0, 0.6 * f))]
+    claims = [claim("a", "p2", "40% fewer real expert activations", kind="change", metric="expert_activations",
+                    value=-40, unit="%", subject_method="anyexperts", baseline_method="fixed top-k"),
+              claim("l", "p2", "on-demand lowers latency by 39%", kind="change", metric="latency", value=-39, unit="%",
+                    subject_method="on-demand routing", baseline_method="top-2")]
+    got = run(claims, rows)
+    assert got.loc["a", "status"] == "REPRODUCED" and got.loc["a", "measured_value"] == pytest.approx(-40.0)
+    assert got.loc["l", "status"] == "NOT_REPRODUCED" and got.loc["l", "measured_value"] == pytest.approx(-20.0)
+    assert "/topk2/" in got.loc["a", "bench_rows"] and "/ondemand/" in got.loc["a", "bench_rows"]
+
+
+def test_stage_writes_contract_columns(tmp_path):
+    from sovereign.io import write_parquet
+
+    write_parquet(tmp_path / "claims.parquet", pd.DataFrame([claim("r", "p1", "L4 vs T4", value=4.0, **RATIO)]))
+    write_parquet(tmp_path / "b.parquet", pd.DataFrame(cnn_rows("l4", 4.0) + cnn_rows("t4", 1.0)))
+    write_parquet(tmp_path / "moe.parquet", pd.DataFrame(cnn_rows("h200", 40.0)).assign(suite="other"))
+    df = check_claims("gpu", str(tmp_path / "claims.parquet"), None,
+                      [str(tmp_path / "b.parquet"), str(tmp_path / "moe.parquet")], str(tmp_path / "out.parquet"), ["cnn"])
+    back = pd.read_parquet(tmp_path / "out.parquet")
+    assert list(CONTRACT["claim_checks"]) == list(back.columns[: len(CONTRACT["claim_checks"])])
+    assert df.loc[0, "status"] == "REPRODUCED" and df.loc[0, "evidence_devices"] == "l4,t4"  # other suite left out
+
+
+@pytest.mark.parametrize("section,raw,key", [
+    (CheckConfig, {"tolerance": 2}, "verdicts.tolerance"),
+    (CheckConfig, {"tolerence": 0.1}, "verdicts.tolerence"),
+    (TribunalConfig, {"min_verified": -1}, "tribunal.min_verified"),
+    (TribunalConfig, {"llm": {"enabled": True, "url": "", "model": "m"}}, "tribunal.llm.url"),
+])
+def test_bad_settings_name_their_key(section, raw, key):
+    with pytest.raises(VerdictConfigError, match=key.replace(".", r"\.")):
+        section.from_dict(raw)

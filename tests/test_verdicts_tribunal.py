@@ -1,0 +1,174 @@
+"""The tribunal: topic drift is never accepted, the revision round gathers evidence, the LLM backend adds a view."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study
+
+from sovereign.verdicts.check import check_claims
+from sovereign.verdicts.tribunal import run_tribunal
+
+GPU_Q = "How does inference latency and throughput of NVIDIA L4 compare with T4 across precisions and batch sizes?"
+ROUTING_Q = ("How does the inference latency and throughput of AnyExperts' on-demand routing strategy compare to fixed "
+             "routing baselines (e.g., top-k routing) across varying batch sizes on standard multimodal benchmarks "
+             "like VQAv2 and Visual7W?")
+GPU_CLAIMS = [
+    claim("g1", "2604.14552", "L4 throughput is 4 times the T4.", kind="ratio", metric="throughput", value=4.0, unit="x",
+          subject_device="l4", baseline_device="t4"),
+    claim("g2", "2604.14552", "The L4 reaches up to 8,000 images/s.", kind="absolute", metric="throughput", value=8000,
+          unit="images/s", qualifier="up_to", subject_device="l4", subject_model="resnet18"),
+    claim("g3", "1903.07486", "The T4 reaches up to 2,000 images/s.", kind="absolute", metric="throughput", value=2000,
+          unit="images/s", qualifier="up_to", subject_device="t4", subject_model="resnet18"),
+    claim("g4", "1903.07486", "FP16 raises T4 throughput from 500 to 1,000 images/s.", kind="change",
+          metric="throughput", value_from=500, value_to=1000, unit="images/s", subject_device="t4",
+          subject_precision="fp16", baseline_precision="fp32"),
+    claim("g5", "2604.14552", "On the L4, FP16 doubles FP32 throughput.", kind="ratio", metric="throughput", value=2.0,
+          unit="x", subject_device="l4", subject_precision="fp16", baseline_precision="fp32"),
+    claim("g6", "2604.14552", "T4 efficiency peaks at batch sizes 16 to 32.", kind="batch_range", metric="efficiency",
+          low=16, high=32, subject_device="t4"),
+]
+GPU_BENCH = {"cnn_l4": cnn_rows("l4", 4.0), "cnn_t4": cnn_rows("t4", 1.0)}
+
+
+def judge(tmp_path: Path, study: str, question: str, papers, claims, bench, suites, study_drift=False, **kw) -> dict:
+    paths = write_study(tmp_path, study, question, papers, claims, bench, study_drift=study_drift)
+    d = tmp_path / "results" / study
+    check_claims(study, paths["claims"], paths["support"], paths["bench"], str(d / "claim_checks.parquet"), suites)
+    verdict = run_tribunal(study, question, paths["screening"], paths["papers"], paths["claims"],
+                           str(d / "claim_checks.parquet"), paths["bench"], suites, str(d / "verdict.json"),
+                           str(d / "reviews.parquet"), str(d / "verdicts.parquet"), str(d / "checks_final.parquet"),
+                           support_path=paths["support"], fulltext_path=paths["fulltext"],
+                           embed_cfg=kw.pop("embed_cfg", {"backend": "none"}), **kw)
+    verdict["_dir"] = d
+    return verdict
+
+
+def test_gpu_evidence_answering_a_gpu_question_is_accepted(tmp_path):
+    v = judge(tmp_path, "gpu", GPU_Q, GPU_PAPERS, GPU_CLAIMS, GPU_BENCH, ["cnn"])
+    assert v["decision"] == "ACCEPT", v
+    assert v["verified_claims"] == 6 and v["score"] >= 6.5 and v["round"] == 1
+    reviews = pd.read_parquet(v["_dir"] / "reviews.parquet")
+    assert sorted(reviews["role"]) == ["SKEPTIC", "SYNTHESIZER", "VALIDATOR"]
+    validator = reviews.set_index("role").loc["VALIDATOR", "rationale"]
+    assert "claim:g1" in validator and "bench:cnn/l4/" in validator and "paper:1903.07486" in validator
+    skeptic = reviews.set_index("role").loc["SKEPTIC", "rationale"]
+    assert "random or synthetic calibration" in skeptic.lower() or "calibration data" in skeptic
+
+
+@pytest.mark.parametrize("screening_drift", [False, True])
+def test_routing_question_with_only_gpu_benchmark_evidence_is_never_accepted(tmp_path, screening_drift):
+    v = judge(tmp_path, "routing", ROUTING_Q, GPU_PAPERS, GPU_CLAIMS, GPU_BENCH, ["cnn"], study_drift=screening_drift)
+    assert v["decision"] == "REJECT"
+    assert v["verified_claims"] == 6  # the claims themselves hold; the study does not answer its question
+    assert any(r.startswith("topic drift") for r in v["reasons"])
+    assert "anyexperts" in " ".join(v["reasons"]).lower()
+    rows = pd.read_parquet(v["_dir"] / "verdicts.parquet")
+    assert rows["decision"].tolist() == ["REVISE", "REJECT"]
+    assert rows["drift"].all() and "topic drift" in rows["reasons"].iloc[-1]
+    assert (rows["score"] <= 3).all()
+
+
+def test_contradicted_claim_rejects(tmp_path):
+    claims = GPU_CLAIMS + [claim("bad", "2604.14552", "The L4 reaches 40,000 images/s on ResNet-18.", kind="absolute",
+                                 metric="throughput", value=40000, unit="images/s", subject_device="l4",
+                                 subject_model="resnet18")]
+    v = judge(tmp_path, "gpu", GPU_Q, GPU_PAPERS, claims, GPU_BENCH, ["cnn"])
+    assert v["decision"] == "REJECT"
+    assert v["reasons"] == ["claims contradicted by measurement: bad"]
+
+
+def test_revision_round_gathers_evidence_and_rows_show_what_changed(tmp_path):
+    papers = GPU_PAPERS + [
+        {"paper_id": "9999.00001", "title": "A field report on inference accelerators", "kept": False,
+         "abstract": "We measured that L4 throughput is 4 times the T4 on ResNet inference."}]
+    moe = [bench_row("cpu", "tiny_8e", s, "fp32", b, 100.0 * b, suite="moe_routing", real_act_per_token=a,
+                     phase="prefill", dispatch="grouped", workload="vqav2")
+           for b in (1, 4) for s, a in (("topk2", 2.0), ("ondemand", 1.2))]
+    v = judge(tmp_path, "gpu", GPU_Q, papers, GPU_CLAIMS[:3], {"moe": moe, **GPU_BENCH}, ["moe_routing"],
+              embed_cfg={"backend": "minilm"}, keep_threshold=0.45)
+    rows = pd.read_parquet(v["_dir"] / "verdicts.parquet").set_index("round")
+    assert rows.loc[1, "decision"] == "REVISE"
+    assert rows.loc[1, "evidence_devices"] == "cpu" and rows.loc[2, "evidence_devices"] == "cpu,l4,t4"
+    assert rows.loc[2, "evidence_suites"] == "cnn,moe_routing"
+    changes = json.loads(rows.loc[2, "evidence_changes"])
+    assert changes["devices_added"] == ["l4", "t4"]
+    assert changes["regrounding_method"] == "all-MiniLM-L6-v2"
+    assert changes["papers_searched"] == 4  # every fetched paper, kept or not
+    moved = {c["claim_id"]: (c["from"], c["to"]) for c in changes["claim_changes"]}
+    assert moved == {"g1": ("UNTESTABLE", "REPRODUCED"), "g2": ("UNTESTABLE", "REPRODUCED"),
+                     "g3": ("UNTESTABLE", "REPRODUCED")}
+    corroborated = {c["claim_id"]: c["paper_id"] for c in changes["corroborated_claims"]}
+    assert corroborated.get("g1") == "9999.00001"
+    checks = pd.read_parquet(v["_dir"] / "checks_final.parquet").set_index("claim_id")
+    assert checks.loc["g1", "status_round1"] == "UNTESTABLE" and checks.loc["g1", "status"] == "REPRODUCED"
+    assert checks["changed"].all() and (checks["round"] == 2).all()
+    reviews = pd.read_parquet(v["_dir"] / "reviews.parquet")
+    r2 = reviews[(reviews["round"] == 2) & (reviews["role"] == "VALIDATOR")]["rationale"].iloc[0]
+    assert "corroborated by another fetched paper" in r2 and "9999.00001" in r2
+    assert v["decision"] == "ESCALATE_TO_OWNER"  # 3 verified < 5 needed
+    assert "3 verified claims < 5 needed" in " ".join(v["reasons"])
+
+
+class ChatServer:
+    """An OpenAI-compatible /v1/chat/completions server on 127.0.0.1 that records requests."""
+
+    def __init__(self, status: int = 200):
+        self.requests, outer = [], self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                outer.requests.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+                role = body["messages"][0]["content"].split(" of ")[0].split()[-1]
+                answer = {"choices": [{"message": {"role": "assistant", "content": json.dumps(
+                    {"score": 7.5, "rationale": f"{role} view: see claim:g1"})}}]}
+                data = json.dumps(answer if status == 200 else {"error": "boom"}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_llm_backend_adds_its_rationale_beside_the_deterministic_score(tmp_path, monkeypatch):
+    monkeypatch.setenv("TEST_LLM_KEY", "sekrit")
+    plain = judge(tmp_path / "a", "gpu", GPU_Q, GPU_PAPERS, GPU_CLAIMS, GPU_BENCH, ["cnn"])
+    with ChatServer() as srv:
+        llm = {"enabled": True, "url": srv.url, "model": "tiny-judge", "api_key_env": "TEST_LLM_KEY"}
+        v = judge(tmp_path / "b", "gpu", GPU_Q, GPU_PAPERS, GPU_CLAIMS, GPU_BENCH, ["cnn"], tribunal_cfg={"llm": llm})
+    assert v["score"] == plain["score"] and v["decision"] == plain["decision"]
+    assert len(srv.requests) == 3 and all(r["path"] == "/v1/chat/completions" for r in srv.requests)
+    assert srv.requests[0]["auth"] == "Bearer sekrit" and srv.requests[0]["body"]["model"] == "tiny-judge"
+    reviews = pd.read_parquet(v["_dir"] / "reviews.parquet").set_index("role")
+    base = pd.read_parquet(plain["_dir"] / "reviews.parquet").set_index("role")
+    assert (reviews["score"] == base["score"]).all()
+    assert (reviews["llm_score"] == 7.5).all() and (reviews["llm_model"] == "tiny-judge").all()
+    assert reviews.loc["SKEPTIC", "llm_rationale"] == "SKEPTIC view: see claim:g1"
+
+
+def test_failing_llm_endpoint_is_recorded_and_the_verdict_stands(tmp_path):
+    with ChatServer(status=500) as srv:
+        llm = {"enabled": True, "url": srv.url, "model": "tiny-judge"}
+        v = judge(tmp_path, "gpu", GPU_Q, GPU_PAPERS, GPU_CLAIMS, GPU_BENCH, ["cnn"], tribunal_cfg={"llm": llm})
+    assert v["decision"] == "ACCEPT"
+    reviews = pd.read_parquet(v["_dir"] / "reviews.parquet")
+    assert reviews["llm_rationale"].str.startswith("LLM backend failed").all() and reviews["llm_score"].isna().all()
