@@ -6,7 +6,7 @@ sys.path.insert(0, workflow.basedir)
 
 from sovereign.config import config_hash, validate_config
 from sovereign.errors import ConfigError
-from sovereign.literature.queries import plan_queries
+from sovereign.literature.queries import load_expansions, plan_queries
 
 try:
     _validated = validate_config(config)
@@ -29,10 +29,15 @@ wildcard_constraints:
     qid="q[0-9a-f]{10}",
 
 
+EXPANSIONS = (
+    load_expansions(config["literature"]["expansions_path"]) if config["literature"]["expansions_path"] else []
+)
+
+
 def study_queries(study):
     """The planned queries of a study (deterministic, so known before any job runs)."""
     s = config["studies"][study]
-    return plan_queries(s["question"], s.get("queries"), config["literature"]["min_queries"])
+    return plan_queries(s["question"], s.get("queries"), config["literature"]["min_queries"], EXPANSIONS)
 
 
 def query_by_id(study, qid):

@@ -8,6 +8,7 @@ rule plan_queries:
         question=lambda wc: config["studies"][wc.study]["question"],
         queries=lambda wc: config["studies"][wc.study]["queries"],
         min_queries=config["literature"]["min_queries"],
+        expansions=EXPANSIONS,
     log:
         "results/logs/plan_queries/{study}.log",
     script:

@@ -20,7 +20,7 @@ def test_defaults_are_filled_from_schema(base_config):
     cfg = validate_config(base_config)
     assert cfg["literature"]["arxiv"]["delay_s"] == 3.0
     assert cfg["literature"]["arxiv"]["timeout_s"] == 30
-    assert cfg["screening"]["drift_tfidf"] == 0.08
+    assert cfg["screening"]["drift_tfidf"] == 0.05
     assert cfg["studies"]["gpu"]["queries"] == []
 
 

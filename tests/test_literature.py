@@ -216,3 +216,29 @@ def test_study_drift_names_what_the_evidence_lacks(tmp_path):
     assert summary["study_drift"] is True and summary["drift_reason"].startswith("topic drift")
     assert {"AnyExperts", "VQAv2", "Visual7W"} <= set(summary["entities_missing"])
     assert summary["entity_coverage"] == 0.0
+
+
+def test_paper_naming_what_the_question_names_is_not_drift(tmp_path):
+    records = RECORDS + [{"id": "7", "title": "Visual7W: grounded question answering", "abstract": "A dataset.",
+                          "authors": ["Z"]}]
+    corpus = _corpus(tmp_path, records)
+    q = {"query_id": "q0000000001", "text": "Visual7W dataset"}
+    search_arxiv("routing", q, str(tmp_path / "s.jsonl"), "snapshot", corpus, 10, {})
+    screen_papers("routing", MOE_Q, [str(tmp_path / "s.jsonl")], str(tmp_path / "p.parquet"), str(tmp_path / "s.json"),
+                  {**THRESH, "tfidf_threshold": 0.9, "drift_tfidf": 0.9}, NO_EMB)
+    row = pd.read_parquet(tmp_path / "p.parquet").set_index("paper_id").loc["7"]
+    assert not row["kept"] and not row["drift"]
+
+
+def test_expansions_add_queries_in_the_fields_words(root, tmp_path):
+    from sovereign.errors import ConfigError
+    from sovereign.literature.queries import load_expansions
+
+    exp = load_expansions(root / "resources" / "query_expansions.yaml")
+    moe = [q for q in plan_queries(MOE_Q, expansions=exp) if q["origin"] == "expansion"]
+    assert "mixture of experts routing" in [q["text"] for q in moe]
+    assert all(q["origin"] != "expansion" or "mixture" not in q["text"] for q in plan_queries(GPU_Q, expansions=exp))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("expansions:\n  - when: routing\n    add: x\n")
+    with pytest.raises(ConfigError, match=r"expansions\[0\] needs `when`"):
+        load_expansions(bad)

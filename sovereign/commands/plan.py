@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ..literature.queries import plan_queries
+from ..literature.queries import load_expansions, plan_queries
 
 
 def add_parser(sub):
@@ -11,11 +11,14 @@ def add_parser(sub):
     p = sub.add_parser("plan", help="print the search queries planned for a question")
     p.add_argument("question")
     p.add_argument("--min-queries", type=int, default=4)
+    p.add_argument("--expansions", default="resources/query_expansions.yaml",
+                   help="query-expansion YAML file ('' for none; default: %(default)s)")
     return p
 
 
 def run(args) -> int:
     """Print one JSON line per query."""
-    for q in plan_queries(args.question, None, args.min_queries):
+    expansions = load_expansions(args.expansions) if args.expansions else []
+    for q in plan_queries(args.question, None, args.min_queries, expansions):
         print(json.dumps(q, ensure_ascii=False))
     return 0

@@ -60,7 +60,24 @@ def question_entities(question: str) -> list[str]:
     return out
 
 
-def plan_queries(question: str, explicit: list[str] | None = None, minimum: int = 4) -> list[dict]:
+def load_expansions(path) -> list[dict]:
+    """Read a query-expansion file (see resources/query_expansions.yaml); a bad entry names its index."""
+    import yaml
+
+    from ..errors import ConfigError
+
+    data = yaml.safe_load(open(path, encoding="utf-8")) or {}
+    out = []
+    for i, entry in enumerate(data.get("expansions", [])):
+        when, add = entry.get("when") if isinstance(entry, dict) else None, entry.get("add") if isinstance(entry, dict) else None
+        if not (isinstance(when, list) and when and all(isinstance(w, str) for w in when) and isinstance(add, str) and add.strip()):
+            raise ConfigError(f"{path}: expansions[{i}] needs `when` (a list of phrases) and `add` (a query text)")
+        out.append({"when": when, "add": add.strip()})
+    return out
+
+
+def plan_queries(question: str, explicit: list[str] | None = None, minimum: int = 4,
+                 expansions: list[dict] | None = None) -> list[dict]:
     """Return [{query_id, text, origin}] for a question; explicit queries win when given."""
     if explicit:
         seen, out = set(), []
@@ -93,6 +110,11 @@ def plan_queries(question: str, explicit: list[str] | None = None, minimum: int 
     # 3. named methods, devices and datasets with the main topic words.
     if entities:
         candidates.append(("entities", " ".join(entities[:6] + topic_words[:2])))
+    # 3b. the field's own vocabulary, from the expansion file.
+    lowered = f" {question.lower()}"
+    for exp in expansions or []:
+        if any(w.lower() in lowered for w in exp["when"]):
+            candidates.append(("expansion", exp["add"]))
     # 4. one query per phrase naming something, with the first topic phrase for context.
     lead = " ".join(topic[0]) if topic else ""
     for p in phrases:
@@ -114,7 +136,7 @@ def plan_queries(question: str, explicit: list[str] | None = None, minimum: int 
             continue
         seen.add(key)
         out.append({"query_id": query_id(text), "text": text, "origin": origin})
-        if len(out) >= max(minimum, 6):
+        if len(out) >= max(minimum, 8):
             break
     if len(out) < minimum:
         raise ValueError(

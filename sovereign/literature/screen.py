@@ -77,8 +77,11 @@ def screen_papers(study: str, question: str, search_paths: list[str], out_papers
         kept |= emb >= thresholds["embedding_threshold"]
         off &= emb < thresholds["drift_embedding"]
     df["kept"] = kept
-    # drift: retrieved by a query, yet about something else than the question
-    df["drift"] = (~kept) & off
+    # drift: retrieved by a query, yet about something else than the question; a paper whose
+    # title names something the question names (a dataset, a method) is never called off-topic
+    names = [n.lower() for n in question_entities(question)]
+    names_it = np.array([any(n in str(t).lower() for n in names) for t in df["title"]], dtype=bool)
+    df["drift"] = (~kept) & off & ~names_it
     df = df[PAPER_COLUMNS]
     write_parquet(out_papers, df)
 
