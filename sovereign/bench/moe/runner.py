@@ -134,6 +134,7 @@ def run_moe_job(job: MoeJob, progress: bool = True, reported_gpu_name: str | Non
     from .block import MoEStack
 
     started = time.time()
+    measured_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
     kind, grid, suite = job.device.kind, job.grid, job.suite
     env = collect_env(kind, job.config_hash)
     if reported_gpu_name is not None:
@@ -184,7 +185,9 @@ def run_moe_job(job: MoeJob, progress: bool = True, reported_gpu_name: str | Non
                 rows.append(_run_point(stack, batch, strategy, disp, dtype, timing, timer, rates[dtype], job,
                                        {**base, "backend": sname, "precision": dtype, "batch_size": samples},
                                        {**common, **point, **rates[dtype]}, mismatch))
-    report.update(status="done", wall_s=time.time() - started, points=len(rows))
+    for row in rows:
+        row["measured_at"] = measured_at
+    report.update(status="done", wall_s=time.time() - started, points=len(rows), measured_at=measured_at)
     return rows, report
 
 
@@ -234,3 +237,14 @@ def write_job(rows: list[dict], report: dict, out_rows, out_report) -> None:
 
     write_parquet(out_rows, rows_frame(rows))
     write_json(out_report, report)
+
+
+def bench_moe_job(out_rows: str, out_report: str, device: str, workload: str, job: dict, config_hash: str = "") -> int:
+    """One bench_moe rule job: build the job from its params, run its grid, write rows and report; return rows."""
+    spec = DeviceSpec(name=device, **job["device"])
+    suite = MoeSuite.from_config({**job["suite"], ("gpu" if spec.kind == "cuda" else "cpu"): job["grid"]})
+    moe_job = MoeJob(device=spec, workload=workload, suite=suite, grid=suite.grid(spec), peaks=job.get("peaks") or {},
+                     config_hash=config_hash)
+    rows, report = run_moe_job(moe_job)
+    write_job(rows, report, out_rows, out_report)
+    return len(rows)
