@@ -1,5 +1,6 @@
 # Validation and small helpers shared by every stage. Keep it small.
 import json
+import os
 import sys
 
 sys.path.insert(0, workflow.basedir)
@@ -14,6 +15,18 @@ except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
 config.update(_validated)
+
+
+def resource_path(path):
+    """A shipped resource named relative to the repository still resolves when run with --directory."""
+    if not path or os.path.isabs(path) or os.path.exists(path):
+        return path
+    shipped = os.path.join(workflow.basedir, path)
+    return shipped if os.path.exists(shipped) else path
+
+
+for _key in ("snapshot_path", "expansions_path"):
+    config["literature"][_key] = resource_path(config["literature"][_key])
 
 STUDIES = sorted(config["studies"])
 CONFIG_HASH = config_hash(config)
