@@ -27,6 +27,8 @@ rule check_claims:
         contradiction_factor=config["tribunal"]["contradiction_factor"],
     log:
         "results/logs/check_claims/{study}.log",
+    benchmark:
+        "results/benchmarks/check_claims/{study}.tsv"
     script:
         "../scripts/check_claims.py"
 

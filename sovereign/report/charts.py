@@ -18,6 +18,13 @@ def placeholder(text: str) -> alt.Chart:
         text="note:N").properties(width=420, height=60)
 
 
+def batch_x(df: pd.DataFrame, title: str = "batch size") -> alt.X:
+    """Batch size on a log2 axis, ticks at the measured batch sizes."""
+    values = sorted({int(b) for b in df["batch_size"].dropna()})
+    return alt.X("batch_size:Q", title=title, scale=alt.Scale(type="log", base=2),
+                 axis=alt.Axis(values=values, format="d"))
+
+
 def _ok(bench: pd.DataFrame) -> pd.DataFrame:
     if bench.empty:
         return bench
@@ -34,7 +41,7 @@ def versus_batch(bench: pd.DataFrame, column: str, title: str, log_y: bool = Tru
     ok = ok[ok[column].notna() & (ok[column] > 0)]
     y = alt.Y(f"{column}:Q", title=title, scale=alt.Scale(type="log" if log_y else "linear"))
     return alt.Chart(ok).mark_line(point=True).encode(
-        x=alt.X("batch_size:Q", title="batch size", scale=alt.Scale(type="log", base=2)), y=y,
+        x=batch_x(ok), y=y,
         color=alt.Color("series:N", title="device / backend / precision"),
         tooltip=["device", "gpu_name", "model", "backend", "precision", "batch_size", alt.Tooltip(column, format=",.4g")],
     ).properties(width=300, height=220).facet(column=alt.Column("model:N", title=None))
@@ -62,7 +69,7 @@ def speedup_chart(sp: pd.DataFrame) -> alt.Chart:
     if sp.empty:
         return placeholder("no CPU baseline measured at matching model and batch size")
     return alt.Chart(sp).mark_line(point=True).encode(
-        x=alt.X("batch_size:Q", title="batch size", scale=alt.Scale(type="log", base=2)),
+        x=batch_x(sp),
         y=alt.Y("speedup:Q", title="speed-up over CPU baseline (x)", scale=alt.Scale(type="log")),
         color=alt.Color("series:N", title="device / backend / precision"),
         tooltip=["series", "model", "batch_size", alt.Tooltip("speedup:Q", format=".3g"),
@@ -123,19 +130,34 @@ def _activation_column(df: pd.DataFrame) -> str | None:
     return next((c for c in ACTIVATION_COLUMNS if c in df.columns and df[c].notna().any()), None)
 
 
-def routing_speedup(bench: pd.DataFrame) -> pd.DataFrame:
-    """Per batch: latency of top-k over on-demand (speed-up) and on-demand's reduction in activations."""
+def routing_rows(bench: pd.DataFrame) -> pd.DataFrame:
+    """Successful moe_routing rows of the grouped dispatch (when measured), with a phase / workload panel."""
     ok = _ok(bench)
+    ok = ok[ok["suite"] == "moe_routing"].copy() if not ok.empty else ok
     if ok.empty:
         return ok
-    ok = ok[ok["suite"] == "moe_routing"]
+    if "dispatch" in ok and (ok["dispatch"] == "grouped").any():
+        ok = ok[ok["dispatch"] == "grouped"].copy()
+    for col in ("phase", "workload"):
+        if col not in ok:
+            ok[col] = "all"
+        ok[col] = ok[col].fillna("all").astype(str)
+    ok["panel"] = ok["phase"] + " / " + ok["workload"]
+    return ok
+
+
+def routing_speedup(bench: pd.DataFrame) -> pd.DataFrame:
+    """Per panel and batch: latency of top-k over on-demand (speed-up) and on-demand's cut in activations."""
+    ok = routing_rows(bench)
+    if ok.empty:
+        return ok
     strat = ok["backend"].astype(str).str.lower()
     ond = ok[strat.isin(ONDEMAND)]
     names = [s for s in TOPK_PREFERRED if s in set(strat)] or sorted(s for s in set(strat) if s.startswith("top"))
     if ond.empty or not names:
         return ok.iloc[0:0]
     top = ok[strat == names[0]]
-    keys = [k for k in ("model", "precision", "batch_size") if k in ok.columns]
+    keys = [k for k in ("device", "model", "precision", "phase", "workload", "panel", "batch_size") if k in ok.columns]
     act = _activation_column(ok)
     cols = keys + ["latency_ms_p50"] + ([act] if act else [])
     m = ond[cols].groupby(keys, as_index=False).min().merge(top[cols].groupby(keys, as_index=False).min(),
@@ -143,34 +165,35 @@ def routing_speedup(bench: pd.DataFrame) -> pd.DataFrame:
     m["speedup"] = m["latency_ms_p50_topk"] / m["latency_ms_p50_ondemand"]
     m["activation_reduction"] = (1 - m[f"{act}_ondemand"] / m[f"{act}_topk"]) if act else np.nan
     m["topk_strategy"] = names[0]
-    return m
+    return m.sort_values(["panel", "batch_size"])
 
 
 def routing_chart(bench: pd.DataFrame) -> alt.Chart:
     """Latency and throughput versus batch per strategy; on-demand's speed-up over top-k next to its activation cut."""
-    ok = _ok(bench)
-    ok = ok[ok["suite"] == "moe_routing"] if not ok.empty else ok
+    ok = routing_rows(bench)
     if ok.empty:
         return placeholder("no moe_routing measurements")
-    base = alt.Chart(ok).encode(x=alt.X("batch_size:Q", title="batch size (samples)", scale=alt.Scale(type="log", base=2)),
-                                color=alt.Color("backend:N", title="routing strategy"),
-                                tooltip=["backend", "device", "precision", "batch_size", "latency_ms_p50", "throughput_ips"])
+    x = batch_x(ok, "batch size (samples)")
+    tip = ["backend", "device", "precision", "phase", "workload", "batch_size", "latency_ms_p50", "throughput_ips"]
+    base = alt.Chart(ok).encode(x=x, color=alt.Color("backend:N", title="routing strategy"), tooltip=tip)
     lat = base.mark_line(point=True).encode(y=alt.Y("latency_ms_p50:Q", title="latency p50 (ms)",
-                                                    scale=alt.Scale(type="log"))).properties(width=260, height=200)
+                                                    scale=alt.Scale(type="log"))).properties(width=180, height=160)
     thr = base.mark_line(point=True).encode(y=alt.Y("throughput_ips:Q", title="samples/s",
-                                                    scale=alt.Scale(type="log"))).properties(width=260, height=200)
-    sp = routing_speedup(ok)
-    if sp.empty:
-        return alt.hconcat(lat, thr)
-    long = pd.concat([pd.DataFrame({"batch_size": sp["batch_size"], "value": sp["speedup"],
-                                    "measure": "speed-up of on-demand over " + sp["topk_strategy"] + " (x)"}),
-                      pd.DataFrame({"batch_size": sp["batch_size"], "value": 1 - sp["activation_reduction"],
-                                    "measure": "on-demand activations / top-k activations"})]).dropna()
-    cmp_chart = alt.Chart(long).mark_line(point=True).encode(
-        x=alt.X("batch_size:Q", title="batch size (samples)", scale=alt.Scale(type="log", base=2)),
-        y=alt.Y("value:Q", title="ratio"), color=alt.Color("measure:N", title=None),
-        tooltip=["measure", "batch_size", alt.Tooltip("value:Q", format=".3f")]).properties(width=300, height=200)
-    return alt.hconcat(lat, thr, cmp_chart)
+                                                    scale=alt.Scale(type="log"))).properties(width=180, height=160)
+    col = alt.Column("panel:N", title=None)
+    charts = [lat.facet(column=col), thr.facet(column=col)]
+    sp = routing_speedup(bench)
+    if not sp.empty:
+        long = pd.concat([pd.DataFrame({"panel": sp["panel"], "batch_size": sp["batch_size"], "value": sp["speedup"],
+                                        "measure": "speed-up of on-demand over " + sp["topk_strategy"] + " (x)"}),
+                          pd.DataFrame({"panel": sp["panel"], "batch_size": sp["batch_size"],
+                                        "value": 1 - sp["activation_reduction"],
+                                        "measure": "on-demand / top-k real activations"})]).dropna()
+        cmp_chart = alt.Chart(long).mark_line(point=True).encode(
+            x=x, y=alt.Y("value:Q", title="ratio (log)", scale=alt.Scale(type="log")), color=alt.Color("measure:N", title=None),
+            tooltip=["measure", "panel", "batch_size", alt.Tooltip("value:Q", format=".3f")]).properties(width=180, height=160)
+        charts.append(cmp_chart.facet(column=col))
+    return alt.vconcat(*charts).resolve_scale(color="independent")
 
 
 def build(bench: pd.DataFrame, checks: pd.DataFrame, reviews: pd.DataFrame, tolerance: float,

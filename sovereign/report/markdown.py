@@ -81,6 +81,16 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
     out += ["## Results", "", md_table(best, [("device", "device"), ("model", "model"), ("backend", "backend"),
                                               ("precision", "precision"), ("batch_size", "best batch"),
                                               ("throughput_ips", "items/s"), ("latency_ms_p50", "p50 ms")])]
+    if routing:
+        from .charts import routing_speedup
+
+        sp = routing_speedup(bench)
+        if not sp.empty:
+            sp = sp.assign(activation_cut=sp["activation_reduction"] * 100)
+            out += ["On-demand routing against top-k (grouped dispatch, median latency); a speed-up above 1 means "
+                    "fewer activations turned into lower latency:", "",
+                    md_table(sp, [("panel", "phase / workload"), ("batch_size", "batch"), ("topk_strategy", "top-k"),
+                                  ("speedup", "speed-up (x)"), ("activation_cut", "fewer real activations (%)")])]
     if last is not None:
         out += [decision, "", f"Reasons: {md(last['reasons'])}", ""]
     unc = []

@@ -1,0 +1,79 @@
+"""Benchmark the verdict end of the default run: check_claims + tribunal + load_warehouse + render_report.
+
+    .venv/bin/python benchmarks/bench_verdicts.py                 # default config, temporary work dir
+    .venv/bin/python benchmarks/bench_verdicts.py --workdir /tmp/sov-bench --repeats 3
+
+1. runs the whole default workflow once in the work dir (reused when already there), so the
+   papers, claims and benchmark rows these stages read are the default run's own;
+2. then, `--repeats` times, forces only check_claims, tribunal, load_warehouse and render_report to
+   run again through Snakemake (`--forcerun`, 2 cores) and reports the wall time of that call
+   (Snakemake's own DAG building included) and each job's time from its benchmark file.
+Target: under 30 s on 2 cores.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+STAGES = ["check_claims", "tribunal", "load_warehouse", "render_report"]
+
+
+def job_seconds(work: Path) -> dict[str, float]:
+    """Seconds per job from the rules' benchmark files (results/benchmarks/<rule>/...)."""
+    out = {}
+    for rule in STAGES:
+        for tsv in sorted((work / "results" / "benchmarks").glob(f"{rule}*")):
+            files = [tsv] if tsv.is_file() else sorted(tsv.rglob("*.tsv"))
+            for f in files:
+                with open(f) as fh:
+                    row = next(csv.DictReader(fh, delimiter="\t"))
+                out[str(f.relative_to(work / "results" / "benchmarks"))] = round(float(row["s"]), 2)
+    return out
+
+
+def main() -> int:
+    from workflow import snakemake, write_config
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workdir", default="", help="work dir (default: a new temporary one)")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="sov-bench-verdicts-"))
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "config.yaml").exists():
+        write_config(work, yaml.safe_load((ROOT / "config" / "config.yaml").read_text()))
+    t0 = time.perf_counter()
+    res = snakemake(work, timeout=3600)
+    if res.returncode:
+        print(res.stdout[-3000:], res.stderr[-3000:])
+        return 1
+    print(f"default run (or reuse) in {work}: {time.perf_counter() - t0:.1f} s")
+    walls = []
+    for i in range(args.repeats):
+        t0 = time.perf_counter()
+        res = snakemake(work, "--forcerun", *STAGES)
+        wall = time.perf_counter() - t0
+        if res.returncode:
+            print(res.stdout[-3000:], res.stderr[-3000:])
+            return 1
+        walls.append(wall)
+        ran = [ln.split("rule ")[1].rstrip(":") for ln in res.stderr.splitlines() if ln.startswith(("rule ", "localrule "))]
+        print(f"repeat {i + 1}: {wall:.1f} s wall for {len([r for r in ran if r != 'all'])} jobs "
+              f"({', '.join(sorted(set(ran) - {'all'}))})")
+    print(json.dumps({"wall_s": [round(w, 2) for w in walls], "best_s": round(min(walls), 2),
+                      "jobs_s": job_seconds(work), "target_s": 30}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

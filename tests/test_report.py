@@ -1,0 +1,141 @@
+"""The study report: drawn in a real headless browser, offline, with hostile paper text shown escaped."""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study
+from workflow import snakemake, write_config
+
+import sovereign.verdicts.views  # noqa: F401 - registers the views
+from sovereign.report.html import render_report
+from sovereign.verdicts.check import check_claims
+from sovereign.verdicts.tribunal import run_tribunal
+from sovereign.warehouse import load_warehouse, query
+
+HOSTILE_TITLE = '<script>alert(1)</script> "quoted" & \'single\' <b>bold</b> GPU inference'
+HOSTILE_SENTENCE = '<img src=x onerror=alert(2)> The L4 reaches up to 8,000 images/s "really" & more.'
+MD_SECTIONS = ["## Abstract", "## Introduction", "## Methodology", "## Results", "## Uncertainties",
+               "## Extracted Claims", "## References"]
+
+
+def dump_dom(html_path: Path, tmp: Path) -> str:
+    """Open a file in headless Chromium with the network off and return the DOM after scripts ran."""
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert exe, "chromium is not installed: run tools/system-deps.sh (it is listed in tools/apt-packages.txt)"
+    profile = tmp / "chromium-profile"
+    profile.mkdir(exist_ok=True)
+    res = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                          "--disable-component-update", "--disable-sync", "--no-first-run",
+                          f"--user-data-dir={profile}", "--virtual-time-budget=10000", "--dump-dom",
+                          html_path.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return res.stdout
+
+
+def drawn_charts(dom: str) -> int:
+    """Charts Vega drew: SVG roots with class 'marks' holding at least one mark group."""
+    roots = re.findall(r'<svg[^>]*class="marks"[^>]*>', dom)
+    assert all('role="graphics-document"' in dom for _ in roots)
+    return len(roots)
+
+
+def build_hostile_study(tmp_path: Path) -> dict:
+    papers = [dict(p) for p in GPU_PAPERS]
+    papers[0]["title"] = HOSTILE_TITLE
+    claims = [claim("c1", "2604.14552", "L4 throughput is 4 times the T4.", kind="ratio", metric="throughput",
+                    value=4.0, unit="x", subject_device="l4", baseline_device="t4"),
+              claim("c2", "2604.14552", HOSTILE_SENTENCE, kind="absolute", metric="throughput", value=8000,
+                    unit="images/s", qualifier="up_to", subject_device="l4"),
+              claim("c3", "1903.07486", "A T4 runs ResNet-50 with TensorRT INT8.", kind="absolute", metric="throughput",
+                    value=6036, unit="images/s", subject_device="t4", subject_model="resnet50",
+                    subject_backend="tensorrt", subject_precision="int8")]
+    bench = {"l4": cnn_rows("l4", 4.0), "t4": cnn_rows("t4", 1.0),
+             "cpu": cnn_rows("cpu", 0.05, batches=(1, 8), precisions=("fp32",))
+             + [bench_row("cpu", "resnet18", "tensorrt", "int8", 1, None, status="unavailable",
+                          reason="tensorrt <not installed> & no GPU")]}
+    paths = write_study(tmp_path, "gpu", "How does <i>L4</i> compare with T4 for inference?", papers, claims, bench)
+    d = tmp_path / "results" / "gpu"
+    check_claims("gpu", paths["claims"], paths["support"], paths["bench"], str(d / "cc.parquet"), ["cnn"])
+    run_tribunal("gpu", "How does <i>L4</i> compare with T4 for inference?", paths["screening"], paths["papers"],
+                 paths["claims"], str(d / "cc.parquet"), paths["bench"], ["cnn"], str(d / "verdict.json"),
+                 str(d / "tr.parquet"), str(d / "v.parquet"), str(d / "ccf.parquet"), support_path=paths["support"],
+                 fulltext_path=paths["fulltext"])
+    db = tmp_path / "w.duckdb"
+    load_warehouse(str(db), {"papers": [paths["papers"]], "queries": [paths["queries"]], "claims": [paths["claims"]],
+                             "claim_support": [paths["support"]], "bench_results": paths["bench"],
+                             "claim_checks": [str(d / "ccf.parquet")], "tribunal_reviews": [str(d / "tr.parquet")],
+                             "verdicts": [str(d / "v.parquet")]}, "test")
+    return {"db": db, "screening": paths["screening"]}
+
+
+def test_report_draws_its_charts_offline_and_shows_hostile_text_escaped(tmp_path):
+    built = build_hostile_study(tmp_path)
+    out = tmp_path / "report"
+    res = render_report(str(built["db"]), "gpu", "How does <i>L4</i> compare with T4 for inference?",
+                        built["screening"], str(out / "gpu.html"), out_md=str(out / "gpu.md"),
+                        charts_dir=str(out / "gpu"), suites=["cnn"], cache_dir=str(tmp_path / "cache"))
+    html = (out / "gpu.html").read_text(encoding="utf-8")
+    assert "http://" not in html.split("<body>")[0].replace("http://www.w3.org", "")  # nothing fetched
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &quot;quoted&quot; &amp; &#x27;single&#x27; &lt;b&gt;bold" in html
+    dom = dump_dom(out / "gpu.html", tmp_path)
+    assert drawn_charts(dom) == 5  # throughput, latency, speed-up, claims, tribunal (no routing suite here)
+    assert re.search(r'class="mark-(line|symbol|rect)', dom)
+    assert not re.search(r'id="chart-[0-9a-f]+">chart failed', dom)
+    assert len(re.findall(r"<script\b", dom)) == 1 + 5  # the inlined bundle and one per chart: nothing injected
+    text = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)  # markup outside the page's own scripts
+    assert "<img" not in text and "<b>bold" not in text and "<i>L4" not in text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x onerror=alert(2)&gt;" in text
+    assert "tensorrt &lt;not installed&gt; &amp; no GPU" in text
+    md = (out / "gpu.md").read_text(encoding="utf-8")
+    assert [s for s in MD_SECTIONS if s in md] == MD_SECTIONS
+    assert [md.index(s) for s in MD_SECTIONS] == sorted(md.index(s) for s in MD_SECTIONS)
+    assert "<script>" not in md and "<img" not in md and "&lt;script&gt;alert\\(1\\)" not in md
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert "REPRODUCED" in md and "UNTESTABLE" in md
+    for name in ("throughput", "latency", "speedup", "claims", "tribunal", "routing"):
+        assert (out / "gpu" / f"{name}.svg").read_text().lstrip().startswith("<svg")
+        assert (out / "gpu" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(res["files"]) == 2 + 12
+
+
+def test_verdict_views_answer_the_common_questions(tmp_path):
+    db = str(build_hostile_study(tmp_path)["db"])
+    best = query(db, "SELECT device, precision, best_ips, batch_size FROM best_throughput WHERE device = 'l4' "
+                     "ORDER BY best_ips DESC")
+    assert best.to_dict("records")[0] == {"device": "l4", "precision": "fp16", "best_ips": 7968.75, "batch_size": 64}
+    sp = query(db, "SELECT max(speedup) AS s FROM speedup_vs_cpu WHERE device = 'l4' AND precision = 'fp16'")
+    assert sp.s[0] == pytest.approx(160.0)
+    status = query(db, "SELECT * FROM claim_status").to_dict("records")[0]
+    assert (status["claims"], status["reproduced"], status["untestable"]) == (3, 2, 1)
+    verdict = query(db, "SELECT * FROM study_verdict").to_dict("records")[0]
+    assert verdict["decision"] == status["decision"] and verdict["rounds"] in (1, 2)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """The default configuration run by the real workflow in a temporary directory."""
+    root = Path(__file__).resolve().parent.parent
+    work = tmp_path_factory.mktemp("default_run")
+    cfg = yaml.safe_load((root / "config" / "config.yaml").read_text())
+    write_config(work, cfg)
+    res = snakemake(work, timeout=1500)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    return work
+
+
+def test_default_run_reports_open_offline_with_charts_drawn(default_run, tmp_path):
+    for study in ("gpu", "routing"):
+        page = default_run / "results" / "report" / f"{study}.html"
+        dom = dump_dom(page, tmp_path)
+        assert drawn_charts(dom) >= 5, study
+        assert not re.search(r'id="chart-[0-9a-f]+">chart failed', dom)
+        md = (default_run / "results" / "report" / f"{study}.md").read_text(encoding="utf-8")
+        assert [md.index(s) for s in MD_SECTIONS] == sorted(md.index(s) for s in MD_SECTIONS)
+    routing = (default_run / "results" / "report" / "routing.html").read_text(encoding="utf-8")
+    assert "shape-matched synthetic workloads" in routing and "not the VQAv2 or Visual7W datasets" in routing
