@@ -111,3 +111,28 @@ def test_record_counts_and_cost_follow_the_routing():
     assert cost["flops"] == cost["flops_useful"] == 2 * (router + per_row * 100)
     assert cost["bytes_weights"] >= 2 * records[0]["experts_touched"] * (96 * 32 + 32 * 48) * 4
     assert cost["arithmetic_intensity"] == pytest.approx(cost["flops"] / cost["bytes"])
+
+
+@pytest.mark.parametrize("strategy", ["topk2", "topp0.5", "ondemand"])
+def test_sync_free_grouped_dispatch_agrees_with_loop(strategy):
+    # the graph dispatch's code path (no host reads of device values), run eagerly
+    stack = _stack()
+    if stack.grouped_impl == "padded_bmm":
+        pytest.skip("no grouped_mm on this torch/device")
+    s = parse_strategy(strategy, BLOCK.experts, 4, OnDemandConfig(k_min=1, k_max=4))
+    x = stack.inputs(150, seed=4)
+    prior = torch.logit(torch.rand(150).clamp(0.01, 0.99))
+    assert check_dispatch(stack, x, s, prior, sync_free=True) <= 1e-4
+    records = []
+    a = stack.forward(x, s, "graph", prior, record=records)
+    b = stack.forward(x, s, "grouped", prior)
+    assert torch.allclose(a, b, rtol=1e-4, atol=1e-5)
+    assert all(r["rows"] == r["real"] for r in records)  # rows past the last real slot are not counted as work
+
+
+def test_sync_free_needs_grouped_mm():
+    stack = _stack()
+    lw = stack.layers[0]
+    r = Routing(torch.tensor([[0, EMPTY]]), torch.tensor([[1.0, 0.0]]), num_experts=6)
+    with pytest.raises(ValueError, match="needs grouped_mm"):
+        dispatch_grouped(torch.randn(1, 32), r, lw.w_in, lw.w_out, lw.vscale, "swiglu", "padded_bmm", sync_free=True)

@@ -177,3 +177,16 @@ def test_snakemake_runs_bench_moe_into_the_warehouse_inputs(cfg, tmp_path):
     # the warehouse's inputs include this suite's files
     dry = snakemake(tmp_path, "-n", "--forceall", "results/sovereign.duckdb")
     assert dry.returncode == 0 and "bench_moe" in dry.stdout + dry.stderr
+
+
+def test_graph_dispatch_on_a_cpu_is_unavailable_not_faked():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    suite = MoeSuite.from_config({"timing": FAST, "cpu": {**TINY, "batch_sizes": [1], "strategies": ["topk2"],
+                                                          "phases": ["decode"], "dispatches": ["grouped", "graph"]}})
+    rows, _ = run_moe_job(MoeJob(device=DeviceSpec(name="cpu"), workload="vqav2", suite=suite, grid=suite.cpu), progress=False)
+    got = {r["dispatch"]: (r["status"], r["latency_ms_p50"]) for r in rows}
+    assert got["grouped"][0] == "ok" and got["graph"] == ("unavailable", None)
+    assert "CUDA graph" in [r for r in rows if r["dispatch"] == "graph"][0]["reason"]

@@ -78,9 +78,9 @@ class MoEStack:
             stats = {} if record is not None else None
             if dispatch == "loop":
                 y = dispatch_loop(h, routing, lw.w_in, lw.w_out, lw.vscale, self.block.activation, stats)
-            else:
+            else:  # grouped, or graph: the sync-free grouped dispatch a CUDA graph can capture
                 y = dispatch_grouped(h, routing, lw.w_in, lw.w_out, lw.vscale, self.block.activation,
-                                     self.grouped_impl, stats)
+                                     self.grouped_impl, stats, sync_free=dispatch == "graph")
             if record is not None:
                 record.append({**routing.counts(), "rows": stats["rows"], "routing": routing})
             x = x + y

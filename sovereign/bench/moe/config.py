@@ -17,7 +17,7 @@ KEY = "bench.suites.moe_routing"
 DTYPES = ("fp32", "bf16", "fp16")
 WORKLOADS = ("vqav2", "visual7w")
 PHASES = ("prefill", "decode")
-DISPATCHES = ("loop", "grouped")
+DISPATCHES = ("loop", "grouped", "graph")
 ACTIVATIONS = ("swiglu", "gelu")
 DEFAULT_STRATEGIES = ["topk1", "topk2", "topk4", "topp0.5", "ondemand"]
 
@@ -96,7 +96,7 @@ class MoeGrid:
     strategies: list = field(default_factory=lambda: list(DEFAULT_STRATEGIES))
     workloads: list = field(default_factory=lambda: list(WORKLOADS))
     phases: list = field(default_factory=lambda: list(PHASES))
-    dispatches: list = field(default_factory=lambda: list(DISPATCHES))
+    dispatches: list = field(default_factory=lambda: ["loop", "grouped"])
     time_budget_s: float = 0.3
     key: str = f"{KEY}.cpu"
 

@@ -84,16 +84,25 @@ def dispatch_loop(x: torch.Tensor, routing: Routing, w_in: torch.Tensor, w_out: 
 
 
 def dispatch_grouped(x: torch.Tensor, routing: Routing, w_in: torch.Tensor, w_out: torch.Tensor,
-                     vscale: torch.Tensor, activation: str, impl: str, stats: dict | None = None) -> torch.Tensor:
-    """Sorted dispatch: order real slots by expert, one grouped (or padded batched) product per projection."""
+                     vscale: torch.Tensor, activation: str, impl: str, stats: dict | None = None,
+                     sync_free: bool = False) -> torch.Tensor:
+    """Sorted dispatch: order real slots by expert, one grouped (or padded batched) product per projection.
+
+    `sync_free` never reads a device value on the host (so a CUDA graph can capture it): all
+    T*S slots are gathered, the grouped product ignores rows past the last real one, and those
+    rows are masked out of the sum.
+    """
+    if sync_free and impl == "padded_bmm":
+        raise ValueError("a sync-free (graph) dispatch needs grouped_mm; this torch/device only offers padded bmm")
     num_experts = w_in.shape[0]
     T, S = routing.experts.shape
     flat = routing.experts.reshape(-1)
     real = (flat >= 0) & (flat < num_experts)
     key = torch.where(real, flat, torch.full_like(flat, num_experts))  # non-real slots sort last
     order = key.argsort(stable=True)
-    counts = torch.bincount(key, minlength=num_experts + 1)[:num_experts]
-    n = T * S if routing.dense else int(counts.sum())  # variable routing needs one host sync per layer
+    counts = torch.zeros(num_experts + 1, dtype=torch.long, device=x.device)
+    counts = counts.scatter_add_(0, key, torch.ones_like(key))[:num_experts]  # bincount would sync on CUDA
+    n = T * S if routing.dense or sync_free else int(counts.sum())  # else one host sync per layer
     order = order[:n]
     tok = torch.div(order, S, rounding_mode="floor")
     w = routing.weights.reshape(-1)[order]
@@ -114,8 +123,13 @@ def dispatch_grouped(x: torch.Tensor, routing: Routing, w_in: torch.Tensor, w_ou
         h = activate(mm(xs, w_in.transpose(-2, -1), offs=offs), activation)
         y = mm(h, w_out.transpose(-2, -1), offs=offs)
         rows = n
+    contrib = y.float() * w[:, None]
+    if sync_free and not routing.dense:
+        valid = torch.arange(n, device=x.device) < offs[-1]
+        contrib = torch.where(valid[:, None], contrib, torch.zeros((), device=x.device))
+        rows = int(offs[-1]) if stats is not None else n
     out = torch.zeros(x.shape, device=x.device, dtype=torch.float32)
-    out.index_add_(0, tok, y.float() * w[:, None])
+    out.index_add_(0, tok, contrib)
     add_virtual(out, x, routing, vscale)
     if stats is not None:
         stats["rows"] = rows

@@ -69,7 +69,7 @@ def _logit(p):
     return torch.log(p) - torch.log1p(-p)
 
 
-def check_dispatch(stack, x, strategy, prior) -> float:
+def check_dispatch(stack, x, strategy, prior, sync_free: bool = False) -> float:
     """Largest relative error between loop and grouped dispatch, layer by layer on identical inputs and routing."""
     import torch
     import torch.nn.functional as F
@@ -81,7 +81,8 @@ def check_dispatch(stack, x, strategy, prior) -> float:
         h = F.rms_norm(x, (x.shape[-1],), lw.norm)
         routing = stack.layer_routing(lw, h, strategy, prior)
         a = dispatch_loop(h, routing, lw.w_in, lw.w_out, lw.vscale, stack.block.activation).float()
-        b = dispatch_grouped(h, routing, lw.w_in, lw.w_out, lw.vscale, stack.block.activation, stack.grouped_impl).float()
+        b = dispatch_grouped(h, routing, lw.w_in, lw.w_out, lw.vscale, stack.block.activation, stack.grouped_impl,
+                             sync_free=sync_free).float()
         if not torch.isfinite(b).all():
             return math.inf
         worst = max(worst, float((a - b).norm() / a.norm().clamp_min(1e-12)))
@@ -191,6 +192,24 @@ def run_moe_job(job: MoeJob, progress: bool = True, reported_gpu_name: str | Non
     return rows, report
 
 
+def capture_graph(stack, x, strategy, prior):
+    """Capture one sync-free forward in a CUDA graph; return (replay, its output) for timing and checking."""
+    import torch
+
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(2):  # warm-up outside capture (allocator, grouped-GEMM setup)
+            stack.forward(x, strategy, "graph", prior)
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        out = stack.forward(x, strategy, "graph", prior)
+    graph.replay()
+    torch.cuda.synchronize()
+    return graph.replay, out
+
+
 def _run_point(stack, batch, strategy, disp, dtype, timing, timer, dev_rates, job, ident, extras, mismatch) -> dict:
     """Check, then time one (point, dispatch); an exception becomes an `oom` or `error` row."""
     import torch
@@ -198,16 +217,23 @@ def _run_point(stack, batch, strategy, disp, dtype, timing, timer, dev_rates, jo
     x = stack.inputs(batch.tokens, seed=job.suite.seed + batch.samples)
     prior = _logit(batch.importance).to(x.device)
     extras = {**extras, "dispatch": disp}
+    if disp == "graph" and timer != "cuda":
+        return BenchResult(**ident, status="unavailable", reason="the graph dispatch replays a CUDA graph; it needs a CUDA device",
+                           extras=extras).to_row()
     try:
         if timer == "cuda":
             torch.cuda.empty_cache()
             torch.cuda.reset_peak_memory_stats()
-        err = check_dispatch(stack, x, strategy, prior)
+        err = check_dispatch(stack, x, strategy, prior, sync_free=disp == "graph")
         tol = TOLERANCE[dtype]
         records: list = []
-        stack.forward(x, strategy, disp, prior, record=records)
+        eager = stack.forward(x, strategy, disp, prior, record=records)
         cost = stack_cost(stack.block, records, stack.layers[0].w_in.element_size())
-        stats = measure(lambda: stack.forward(x, strategy, disp, prior), timing, timer)
+        step = lambda: stack.forward(x, strategy, disp, prior)  # noqa: E731
+        if disp == "graph":
+            step, replayed = capture_graph(stack, x, strategy, prior)
+            err = max(err, float((replayed.float() - eager.float()).norm() / eager.float().norm().clamp_min(1e-12)))
+        stats = measure(step, timing, timer)
         peak = torch.cuda.max_memory_allocated() / 2**20 if timer == "cuda" else None
         extras.update(_activations(records), **cost, **_rates(cost, stats.median_ms, dev_rates, job.peaks, dtype),
                       agreement_rel_err=err, agreement_tol=tol, agreement_ok=err <= tol,
@@ -215,7 +241,7 @@ def _run_point(stack, batch, strategy, disp, dtype, timing, timer, dev_rates, jo
                       samples_per_s=batch.samples / (stats.median_ms / 1e3))
         status, reason = ("mismatch", mismatch) if mismatch else ("ok", "")
         if err > tol:
-            status, reason = "error", f"loop and grouped dispatch disagree: relative error {err:.3g} > {tol:g} ({dtype})"
+            status, reason = "error", f"loop and {disp} dispatch disagree: relative error {err:.3g} > {tol:g} ({dtype})"
         log.info("%s %s %s b=%d %s: p50 %.3f ms, real %.2f/token", batch.workload, batch.phase, strategy.name,
                  batch.samples, disp, stats.median_ms, extras["real_act_per_token"])
         return BenchResult(**ident, status=status, reason=reason, stats=stats,
