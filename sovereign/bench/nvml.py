@@ -26,6 +26,8 @@ def open_handle(uuid: str = ""):
 class PowerMonitor:
     """Context manager: samples power and utilisation in a thread; reads clocks/temperature before and after."""
 
+    COUNTER_MIN_S = 1.0
+
     def __init__(self, enabled: bool = True, uuid: str = "", interval_s: float = 0.01):
         self.enabled = enabled
         self.uuid = uuid
@@ -94,15 +96,18 @@ class PowerMonitor:
         after = self._state()
         powers = [p for _, p, _ in self._samples if p == p]
         utils = [u for _, _, u in self._samples if u == u]
-        energy_j, method = None, ""
-        if self._e0 is not None and e1 is not None and e1 > self._e0:
-            energy_j, method = (e1 - self._e0) / 1000.0, "energy_counter"
-        elif len(self._samples) >= 2:
-            pts = [(t, p) for t, p, _ in self._samples if p == p]
-            energy_j = sum((t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in zip(pts, pts[1:]))
-            method = "power_samples"
+        counter = (e1 - self._e0) / 1000.0 if self._e0 is not None and e1 is not None and e1 > self._e0 else None
+        pts = [(t, p) for t, p, _ in self._samples if p == p]
+        sampled = (sum((t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in zip(pts, pts[1:])) * elapsed
+                   / (pts[-1][0] - pts[0][0])) if len(pts) >= 2 and pts[-1][0] > pts[0][0] else None
+        # The energy counter advances in coarse steps: over short loops the sampled power is the better estimate.
+        if counter is not None and (elapsed >= self.COUNTER_MIN_S or sampled is None):
+            energy_j, method = counter, "energy_counter"
+        else:
+            energy_j, method = sampled, "power_samples" if sampled is not None else ""
         self.summary = {
             "energy_j": energy_j, "energy_method": method, "monitor_s": elapsed,
+            "energy_j_counter": counter, "energy_j_sampled": sampled,
             "power_w_mean": sum(powers) / len(powers) if powers else None,
             "power_w_max": max(powers) if powers else None,
             "gpu_util_mean": sum(utils) / len(utils) if utils else None,
