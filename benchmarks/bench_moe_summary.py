@@ -21,7 +21,7 @@ def main(argv=None) -> int:
     """Print the tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("files", nargs="+")
-    ap.add_argument("--dispatch", default="grouped", choices=["loop", "grouped"])
+    ap.add_argument("--dispatch", default="grouped", choices=["loop", "grouped", "graph"])
     ap.add_argument("--baselines", default="topk2,topk1")
     args = ap.parse_args(argv)
     df = pd.concat([pd.read_parquet(f) for f in args.files], ignore_index=True)
