@@ -42,6 +42,7 @@ rule tribunal:
         support="results/{study}/claim_support.parquet",
         checks="results/{study}/claim_checks.parquet",
         bench=_bench_inputs,
+        committed=lambda wc: _committed_results(wc),
         devices=_devices_file,
     output:
         verdict="results/{study}/verdict.json",

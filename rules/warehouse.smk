@@ -27,7 +27,7 @@ REPORT_CHARTS = ["throughput", "latency", "speedup", "claims", "tribunal", "rout
 
 
 def _committed_results(wc):
-    folder = config["report"]["committed_results"]
+    folder = resource_path(config["report"]["committed_results"])
     if not folder or not os.path.isdir(folder):
         return []
     return sorted(str(p) for p in Path(folder).rglob("*") if p.suffix in (".parquet", ".jsonl", ".csv"))
@@ -53,6 +53,7 @@ rule render_report:
         question=lambda wc: config["studies"][wc.study]["question"],
         suites=lambda wc: config["studies"][wc.study]["suites"],
         report=config["report"],
+        committed_folder=resource_path(config["report"]["committed_results"]),
         verdicts=config["verdicts"],
         cache_dir="results/cache/report",
     log:

@@ -7,4 +7,5 @@ run_stage(snakemake, run_tribunal, study=snakemake.wildcards.study, question=p.q
           bench_paths=list(i.bench), suites=list(p.suites), out_json=o.verdict, out_reviews=o.reviews,
           out_verdicts=o.verdicts, out_checks=o.checks, support_path=i.support, fulltext_path=i.fulltext,
           verdicts_cfg={**dict(p.verdicts), "devices_file": i.devices}, tribunal_cfg=dict(p.tribunal),
-          embed_cfg=dict(p.embeddings), keep_threshold=p.keep_threshold)
+          embed_cfg=dict(p.embeddings), keep_threshold=p.keep_threshold,
+          extra_bench_paths=list(i.committed))

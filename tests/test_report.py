@@ -6,6 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study
@@ -75,23 +76,29 @@ def build_hostile_study(tmp_path: Path) -> dict:
 
 def test_report_draws_its_charts_offline_and_shows_hostile_text_escaped(tmp_path):
     built = build_hostile_study(tmp_path)
-    out = tmp_path / "report"
+    out, committed = tmp_path / "report", tmp_path / "committed" / "h200"
+    committed.mkdir(parents=True)
+    pd.DataFrame(cnn_rows("h200", 30.0)).assign(measured_at="2026-11-29T05:47:00Z").to_parquet(committed / "cnn.parquet")
     res = render_report(str(built["db"]), "gpu", "How does <i>L4</i> compare with T4 for inference?",
                         built["screening"], str(out / "gpu.html"), out_md=str(out / "gpu.md"),
-                        charts_dir=str(out / "gpu"), suites=["cnn"], cache_dir=str(tmp_path / "cache"))
+                        charts_dir=str(out / "gpu"), suites=["cnn"], cache_dir=str(tmp_path / "cache"),
+                        committed_results=str(tmp_path / "committed"))
     html = (out / "gpu.html").read_text(encoding="utf-8")
     assert "http://" not in html.split("<body>")[0].replace("http://www.w3.org", "")  # nothing fetched
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &quot;quoted&quot; &amp; &#x27;single&#x27; &lt;b&gt;bold" in html
     dom = dump_dom(out / "gpu.html", tmp_path)
-    assert drawn_charts(dom) == 5  # throughput, latency, speed-up, claims, tribunal (no routing suite here)
+    # throughput, latency, speed-up, claims, tribunal (no routing suite here), and the committed H200 rows
+    assert drawn_charts(dom) == 6
     assert re.search(r'class="mark-(line|symbol|rect)', dom)
     assert not re.search(r'id="chart-[0-9a-f]+">chart failed', dom)
-    assert len(re.findall(r"<script\b", dom)) == 1 + 5  # the inlined bundle and one per chart: nothing injected
+    assert len(re.findall(r"<script\b", dom)) == 1 + 6  # the inlined bundle and one per chart: nothing injected
     text = re.sub(r"<script\b.*?</script>", "", dom, flags=re.S)  # markup outside the page's own scripts
     assert "<img" not in text and "<b>bold" not in text and "<i>L4" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x onerror=alert(2)&gt;" in text
     assert "tensorrt &lt;not installed&gt; &amp; no GPU" in text
+    assert ("Measured on NVIDIA H200 (device h200) by this project's benchmark harness, date 2026-11-29T05:47:00"
+            in text)
     md = (out / "gpu.md").read_text(encoding="utf-8")
     assert [s for s in MD_SECTIONS if s in md] == MD_SECTIONS
     assert [md.index(s) for s in MD_SECTIONS] == sorted(md.index(s) for s in MD_SECTIONS)

@@ -89,14 +89,17 @@ def test_revision_round_gathers_evidence_and_rows_show_what_changed(tmp_path):
     moe = [bench_row("cpu", "tiny_8e", s, "fp32", b, 100.0 * b, suite="moe_routing", real_act_per_token=a,
                      phase="prefill", dispatch="grouped", workload="vqav2")
            for b in (1, 4) for s, a in (("topk2", 2.0), ("ondemand", 1.2))]
+    committed = tmp_path / "committed" / "h200.parquet"  # measured elsewhere by the harness and committed
+    committed.parent.mkdir()
+    pd.DataFrame(cnn_rows("h200", 30.0)).to_parquet(committed)
     v = judge(tmp_path, "gpu", GPU_Q, papers, GPU_CLAIMS[:3], {"moe": moe, **GPU_BENCH}, ["moe_routing"],
-              embed_cfg={"backend": "minilm"}, keep_threshold=0.45)
+              embed_cfg={"backend": "minilm"}, keep_threshold=0.45, extra_bench_paths=[str(committed)])
     rows = pd.read_parquet(v["_dir"] / "verdicts.parquet").set_index("round")
     assert rows.loc[1, "decision"] == "REVISE"
-    assert rows.loc[1, "evidence_devices"] == "cpu" and rows.loc[2, "evidence_devices"] == "cpu,l4,t4"
+    assert rows.loc[1, "evidence_devices"] == "cpu" and rows.loc[2, "evidence_devices"] == "cpu,h200,l4,t4"
     assert rows.loc[2, "evidence_suites"] == "cnn,moe_routing"
     changes = json.loads(rows.loc[2, "evidence_changes"])
-    assert changes["devices_added"] == ["l4", "t4"]
+    assert changes["devices_added"] == ["h200", "l4", "t4"]
     assert changes["regrounding_method"] == "all-MiniLM-L6-v2"
     assert changes["papers_searched"] == 4  # every fetched paper, kept or not
     moved = {c["claim_id"]: (c["from"], c["to"]) for c in changes["claim_changes"]}

@@ -10,6 +10,9 @@ ACTIVATION_COLUMNS = ("real_activations_per_token", "activations_per_token", "re
                       "expert_activations", "activations")
 ONDEMAND = ("ondemand", "on_demand", "on-demand", "anyexperts", "budgeted")
 TOPK_PREFERRED = ("top2", "topk2", "top_2", "top-2")
+CHART_COLUMNS = ("suite", "device", "gpu_name", "model", "backend", "precision", "batch_size", "status",
+                 "latency_ms_p50", "latency_ms_p99", "throughput_ips", "phase", "workload", "dispatch",
+                 *ACTIVATION_COLUMNS)
 
 
 def placeholder(text: str) -> alt.Chart:
@@ -28,7 +31,8 @@ def batch_x(df: pd.DataFrame, title: str = "batch size") -> alt.X:
 def _ok(bench: pd.DataFrame) -> pd.DataFrame:
     if bench.empty:
         return bench
-    ok = bench[(bench["status"] == "ok") & bench["throughput_ips"].notna()].copy()
+    ok = bench[(bench["status"] == "ok") & bench["throughput_ips"].notna()]
+    ok = ok[[c for c in CHART_COLUMNS if c in ok.columns]].copy()  # only what the charts show: a small page
     ok["series"] = ok["device"].astype(str) + " / " + ok["backend"].astype(str) + " / " + ok["precision"].astype(str)
     return ok
 

@@ -55,7 +55,8 @@ def committed_results(folder: str | None) -> list[dict]:
         date_col = next((c for c in ("timestamp", "started_at", "date", "measured_at", "created_at") if c in df), None)
         date = str(df[date_col].dropna().astype(str).min())[:19] if date_col and df[date_col].notna().any() else \
             dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).strftime("%Y-%m-%d (file date)")
-        gpu = sorted({str(x) for x in df.get("gpu_name", pd.Series(dtype=str)).dropna()})
+        gpu = sorted({str(x) for x in df.get("gpu_name", pd.Series(dtype=str)).dropna()}) or \
+            sorted({str(x) for x in df.get("cpu_model", pd.Series(dtype=str)).dropna()})
         out.append({"path": str(path), "rows": df, "date": date, "gpu": ", ".join(gpu) or "not recorded",
                     "device": ", ".join(sorted({str(x) for x in df.get("device", pd.Series(dtype=str)).dropna()}))})
     return out

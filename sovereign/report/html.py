@@ -134,7 +134,16 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     body += ["<h2>Charts</h2>"] + chart_html
     body += sections.results_section(bench) + sections.claims_section(data["claim_checks"])
     body += sections.tribunal_section(data["tribunal_reviews"]) + sections.revision_section(data["verdicts"])
-    body += sections.committed_section(committed) + lit
+    committed_charts = {}
+    for f in committed:
+        rows = f["rows"]
+        if "suite" in rows and (rows["suite"] == "moe_routing").any():
+            spec = charts.routing_chart(rows).to_dict()
+            note = f'<p class="warn">{esc(sections.SYNTHETIC_NOTE)}</p>'
+        else:
+            spec, note = charts.versus_batch(rows, "throughput_ips", "Throughput (items/s)").to_dict(), ""
+        committed_charts[f["path"]] = note + embed_div("committed:" + f["path"], spec)
+    body += sections.committed_section(committed, committed_charts) + lit
     head_js = bundle_tag(javascript_bundle(cache_dir))
     write_text(out_html, page(f"sovereign — {study}", body, head_js))
     written = [out_html]

@@ -116,10 +116,11 @@ def results_section(bench: pd.DataFrame) -> list[str]:
     return out
 
 
-def committed_section(files: list[dict]) -> list[str]:
+def committed_section(files: list[dict], charts: dict[str, str] | None = None) -> list[str]:
     """Results measured elsewhere by this harness and committed, labelled with device and date."""
     out = []
     for f in files:
+        chart = (charts or {}).get(f["path"], "")
         best = best_table(f["rows"].assign(suite=f["rows"].get("suite", "?")))
         out += [f"<h2>Committed measurements: {esc(f['gpu'])}</h2>",
                 f'<p class="warn">Measured on {esc(f["gpu"])} (device {esc(f["device"])}) by this project\'s '
@@ -127,5 +128,6 @@ def committed_section(files: list[dict]) -> list[str]:
                 "run.</p>",
                 table(best, [("device", "device"), ("model", "model"), ("backend", "backend"), ("precision", "precision"),
                              ("batch_size", "best batch"), ("throughput_ips", "items/s"),
-                             ("latency_ms_p50", "p50 ms")]) if not best.empty else "<p>No successful rows.</p>"]
+                             ("latency_ms_p50", "p50 ms")]) if not best.empty else "<p>No successful rows.</p>",
+                chart]
     return out

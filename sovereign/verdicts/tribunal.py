@@ -88,8 +88,11 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
                  checks_path: str, bench_paths: list[str], suites: list[str], out_json: str, out_reviews: str,
                  out_verdicts: str, out_checks: str, support_path: str | None = None, fulltext_path: str | None = None,
                  verdicts_cfg: dict | None = None, tribunal_cfg: dict | None = None, embed_cfg: dict | None = None,
-                 keep_threshold: float = 0.45) -> dict:
-    """Stage entry: judge one study (with a revision round when the score is low) and write its verdict."""
+                 keep_threshold: float = 0.45, extra_bench_paths: list[str] | None = None) -> dict:
+    """Stage entry: judge one study (with a revision round when the score is low) and write its verdict.
+
+    Round 1 sees the study's suites; the revision round sees every benchmark row of every suite and device,
+    plus `extra_bench_paths` (result files measured elsewhere by this harness and committed)."""
     cfg, ccfg = TribunalConfig.from_dict(tribunal_cfg), CheckConfig.from_dict(verdicts_cfg)
     screening, papers = read_json(screening_path), read_table(papers_path)
     claims, checks1 = read_table(claims_path), read_table(checks_path)
@@ -103,7 +106,7 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
     rounds = [(state1, _judge(state1, cfg, revision_possible=True))]
     final_checks, revision = checks1.copy(), None
     if rounds[0][1]["decision"] == "REVISE":
-        bench2 = Bench(read_bench(bench_paths, None), bench1.hw)
+        bench2 = Bench(read_bench(list(bench_paths) + list(extra_bench_paths or []), None), bench1.hw)
         rg = reground(question, claims, papers, fulltext, embed_cfg or {"backend": "none"},
                       cfg.corroboration_threshold, keep_threshold)
         recovered = [r["paper_id"] for r in rg["recovered_papers"]]
