@@ -151,3 +151,18 @@ def test_stage_writes_contract_columns(tmp_path):
 def test_bad_settings_name_their_key(section, raw, key):
     with pytest.raises(VerdictConfigError, match=key.replace(".", r"\.")):
         section.from_dict(raw)
+
+
+def test_absolute_figures_need_a_named_device_and_an_identified_cpu():
+    rows = cnn_rows("cpu", 0.05, precisions=("fp32",))
+    claims = [claim("n", "p1", "ResNet-18 reaches 669 images/s.", kind="absolute", metric="throughput", value=669,
+                    unit="images/s", subject_model="resnet18"),
+              claim("x", "p1", "A Xeon reaches 669 images/s on ResNet-18.", kind="absolute", metric="throughput",
+                    value=669, unit="images/s", subject_device="xeon", subject_model="resnet18"),
+              claim("g", "p1", "The Xeon 6 reaches 669 images/s on ResNet-18.", kind="absolute", metric="throughput",
+                    value=669, unit="images/s", subject_device="xeon6_6980p", subject_model="resnet18")]
+    got = run(claims, rows)
+    assert (got["status"] == "UNTESTABLE").all()
+    assert "names no device" in got.loc["n", "reason"]
+    assert "CPU is not identified ('xeon')" in got.loc["x", "reason"] and "Test CPU" in got.loc["x", "reason"]
+    assert got.loc["g", "reason"].startswith("no xeon6_6980p results (the cpu rows were measured on Test CPU)")

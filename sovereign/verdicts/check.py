@@ -93,7 +93,14 @@ def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
         return _result("UNTESTABLE", f"a {metric} share in % is not measured by the suites", value)
     value = _to_ms(value, claim.get("unit")) if not higher else value
     s, gpu_only = _prep_side(side(claim, "subject"))
-    sel = bench.select(s, gpu_only=gpu_only, suite=_suite_for(claim))
+    suite = _suite_for(claim)
+    if suite != ROUTING_SUITE and not s.get("device"):
+        return _result("UNTESTABLE", "the claim names no device, and an absolute figure depends on the hardware", value)
+    if suite != ROUTING_SUITE and bench.hw.is_cpu(s["device"]) and bench.hw.resolve(s["device"]) is None:
+        measured = sorted({str(g) for g in bench.df.loc[bench.df["_cpu"], "gpu_name"].dropna()})
+        return _result("UNTESTABLE", f"the claim's CPU is not identified ('{s['device']}') and an absolute figure "
+                       f"depends on the processor (cpu rows here: {', '.join(measured) or 'none'})", value)
+    sel = bench.select(s, gpu_only=gpu_only, suite=suite)
     if sel.missing:
         return _result("UNTESTABLE", sel.missing, value)
     rows = sel.rows[sel.rows[col].notna()]
