@@ -175,3 +175,10 @@ def test_failing_llm_endpoint_is_recorded_and_the_verdict_stands(tmp_path):
     assert v["decision"] == "ACCEPT"
     reviews = pd.read_parquet(v["_dir"] / "reviews.parquet")
     assert reviews["llm_rationale"].str.startswith("LLM backend failed").all() and reviews["llm_score"].isna().all()
+
+
+def test_study_without_claims_or_measurements_is_escalated_not_crashed(tmp_path):
+    v = judge(tmp_path, "gpu", GPU_Q, GPU_PAPERS, [], {}, ["cnn"])
+    assert v["decision"] == "ESCALATE_TO_OWNER" and v["round"] == 2
+    assert "0 verified claims < 5 needed" in " ".join(v["reasons"])
+    assert pd.read_parquet(v["_dir"] / "checks_final.parquet").empty
