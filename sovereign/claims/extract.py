@@ -1,0 +1,153 @@
+"""extract_claims: every kept paper's abstract (and full text) -> rows of the `claims` table."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from ..io import write_parquet
+from ..text import split_sentences
+from ..warehouse import CONTRACT
+from .errors import ClaimsConfigError, ClaimsInputError
+from .parse import SentenceParser
+from .vocab import FIELD, load_vocab
+
+log = logging.getLogger(__name__)
+CATEGORY = {field: cat for cat, field in FIELD.items()}
+
+EXTRA_COLUMNS = ["value_from", "value_to", "low", "high", "baseline_batch", "source", "sentence_index",
+                 "claim_index", "numbers", "mentions", "also_in", "subject_from_title"]
+CLAIM_COLUMNS = list(CONTRACT["claims"]) + EXTRA_COLUMNS
+_SAME = ["kind", "metric", "value", "unit", "qualifier", "value_from", "value_to", "low", "high"] + \
+    [f"{s}_{k}" for s in ("subject", "baseline") for k in ("device", "model", "backend", "precision", "method", "batch")]
+
+
+@dataclass
+class ClaimsConfig:
+    """The `claims:` config section (validated; the message names the key)."""
+    vocab_path: str = ""
+    use_full_text: bool = True
+    kept_only: bool = True
+    min_support: float = 0.3
+    agree_tolerance: float = 0.15
+    use_embeddings: bool = True
+
+    def __post_init__(self):
+        if not 0 <= float(self.min_support) <= 1:
+            raise ClaimsConfigError(f"claims.min_support must lie in [0, 1], got {self.min_support}")
+        if not 0 <= float(self.agree_tolerance) < 1:
+            raise ClaimsConfigError(f"claims.agree_tolerance must lie in [0, 1), got {self.agree_tolerance}")
+        if self.vocab_path and not Path(self.vocab_path).is_file():
+            raise ClaimsConfigError(f"claims.vocab_path: {self.vocab_path} is not a file")
+
+    @classmethod
+    def from_dict(cls, cfg: dict | None) -> "ClaimsConfig":
+        """Build from the config mapping, ignoring keys this stage does not use."""
+        cfg = dict(cfg or {})
+        return cls(**{k: cfg[k] for k in cls.__dataclass_fields__ if k in cfg})
+
+
+def claim_id(study: str, paper_id: str, source: str, sentence_index: int, sentence: str, index: int) -> str:
+    """Deterministic id: a hash of study, paper, source, sentence position and text, and claim index."""
+    key = "\x1f".join([study, paper_id, source, str(sentence_index), sentence, str(index)])
+    return hashlib.sha1(key.encode("utf-8")).hexdigest()[:16]
+
+
+def parse_sentences(sentences: list[str], vocab_path: str | None = None) -> list[list[dict]]:
+    """Claims of each sentence (a list per sentence), for callers outside the workflow."""
+    parser = SentenceParser(load_vocab(vocab_path or None))
+    return [parser.parse(s) for s in sentences]
+
+
+def _title_fallback(claim: dict, title_subject: dict, parser: SentenceParser) -> dict:
+    """A claim naming no device, model or method takes the ones its paper's title names."""
+    named = any(claim.get(f"subject_{k}") for k in ("device", "model", "method"))
+    claim["subject_from_title"] = False
+    if claim["kind"] == "not_empirical" or named or not title_subject:
+        return claim
+    for k, v in title_subject.items():
+        if not claim.get(f"subject_{k}") and v != claim.get(f"baseline_{k}"):
+            claim[f"subject_{k}"] = v
+            claim["subject_from_title"] = True
+            implied = parser.vocab.implied_baseline(CATEGORY.get(k, ""), v)
+            if implied and claim["kind"] in ("ratio", "change") and not any(
+                    claim.get(f"baseline_{f}") for f in CATEGORY):
+                claim[f"baseline_{k}"] = implied
+    return claim
+
+
+def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[tuple[str, str]],
+                 title: str = "") -> list[dict]:
+    """Claims of one paper from (source, text) pairs, duplicates within the paper merged."""
+    rows, seen = [], {}
+    from_title = parser.title_subject(title)
+    for source, text in texts:
+        for si, sentence in enumerate(split_sentences(text or "")):
+            for claim in parser.parse(sentence):
+                claim = _title_fallback(claim, from_title, parser)
+                row = {"study": study, "paper_id": paper_id, "source": source, "sentence_index": si, **claim}
+                row["claim_id"] = claim_id(study, paper_id, source, si, row["sentence"], claim["claim_index"])
+                key = tuple(row.get(c) for c in _SAME) + ((row["sentence"],) if row["kind"] == "not_empirical" else ())
+                if key in seen:
+                    first = seen[key]
+                    first["mentions"] += 1
+                    if source not in first["also_in"].split(","):
+                        first["also_in"] = ",".join(sorted(set(first["also_in"].split(",")) | {source}))
+                    continue
+                row["mentions"], row["also_in"] = 1, source
+                seen[key] = row
+                rows.append(row)
+    return rows
+
+
+def _texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, use_full_text: bool) -> dict[str, list]:
+    full = {}
+    if use_full_text and fulltext is not None and not fulltext.empty:
+        ok = fulltext[fulltext["status"] == "ok"]
+        full = dict(zip(ok["paper_id"].astype(str), ok["text"].fillna("")))
+    out = {}
+    titles = papers["title"].fillna("") if "title" in papers.columns else [""] * len(papers)
+    for pid, title, abstract in zip(papers["paper_id"].astype(str), titles, papers["abstract"].fillna("")):
+        out[pid] = (title, [("abstract", abstract)] + ([("full_text", full[pid])] if full.get(pid) else []))
+    return out
+
+
+def claims_frame(study: str, papers: pd.DataFrame, fulltext: pd.DataFrame | None, cfg: ClaimsConfig,
+                 progress: bool = True) -> pd.DataFrame:
+    """The claims table of one study (deterministic: rows ordered by paper, source, sentence, index)."""
+    for col in ("paper_id", "abstract"):
+        if col not in papers.columns:
+            raise ClaimsInputError(f"papers table lacks column '{col}'; rerun screen_papers")
+    if cfg.kept_only and "kept" in papers.columns:
+        papers = papers[papers["kept"].astype(bool)]
+    parser = SentenceParser(load_vocab(cfg.vocab_path or None))
+    texts = _texts(papers, fulltext, cfg.use_full_text)
+    rows = []
+    for pid in tqdm(sorted(texts), desc=f"claims {study}", unit="paper", disable=not progress or len(texts) < 20):
+        title, parts = texts[pid]
+        rows.extend(paper_claims(parser, study, pid, parts, title))
+    df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
+    for c in ("value", "value_from", "value_to", "low", "high"):
+        df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
+    for c in ("sentence_index", "claim_index", "mentions"):
+        df[c] = df[c].astype("int64")
+    return df
+
+
+def extract_claims(study: str, papers_path: str, fulltext_path: str | None, output: str, cfg: dict) -> pd.DataFrame:
+    """Write results/{study}/claims.parquet from the screened papers and their full text."""
+    conf = ClaimsConfig.from_dict(cfg)
+    try:
+        papers = pd.read_parquet(papers_path)
+        fulltext = pd.read_parquet(fulltext_path) if fulltext_path and Path(fulltext_path).exists() else None
+    except (OSError, ValueError) as exc:
+        raise ClaimsInputError(f"cannot read claims inputs: {exc}") from exc
+    df = claims_frame(study, papers, fulltext, conf)
+    write_parquet(output, df)
+    counts = df["kind"].value_counts().to_dict() if not df.empty else {}
+    log.info("%s: %d claims from %d papers %s", study, len(df), df["paper_id"].nunique(), counts)
+    return df

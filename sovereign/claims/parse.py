@@ -1,0 +1,406 @@
+"""Parse one sentence into structured claims (deterministic, rule-based).
+
+A sentence is prepared (dashes, ×, µ normalised), vocabulary terms and batch sizes are
+found and hidden, the remaining numbers are read with their units, and each number that
+measures something becomes a claim: absolute, ratio, change, batch_range or spec. A
+comparison ("than T4", "over top-2 routing", "its FP32 rate") gives the claim a baseline;
+subjects come from the claim's own clause first, then from the sentence's shared context.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..text import normalize
+from .numbers import NUM, Quantity, mask, mask_non_quantities, prepare, scan, to_float
+from .vocab import FIELD, Mention, Vocab
+
+SIDE = ("device", "model", "backend", "precision", "method", "batch")
+KINDS = ("absolute", "ratio", "change", "batch_range", "spec", "not_empirical")
+
+_BATCH = re.compile(rf"\b(?:(?:mini-?)?batch(?:es)?(?:[\s-]?sizes?)?|bs)\s*(?:=|:|of)?\s*"
+                    rf"(?P<pre>from\s+|between\s+|up\s+to\s+)?(?P<a>{NUM})(?:\s*(?:-|to|and)\s*(?P<b>{NUM}))?",
+                    re.IGNORECASE)
+_BATCH_B = re.compile(rf"\bB\s*=\s*(?P<a>{NUM})(?:\s*-\s*(?P<b>{NUM}))?")
+_SEG = re.compile(r"[,;:]\s+|\s+(?:while|whereas|but|although|though|yet)\s+")
+_SIZE_AFTER = re.compile(r"[\s-]*(?:#|dense\b|sparse\b|models?\b|moe\b|llms?\b|variants?\b|versions?\b|-param)", re.I)
+_CONTRAST = re.compile(r"(?:while|whereas|but|although|though|yet|however)\b", re.I)
+_PEAK = re.compile(r"\b(best|peak\w*|optimal|optimum|sweet spot|highest|maximum|maximal|most efficient|saturat\w*)\b", re.I)
+_MARKER = re.compile(r"\b(?:than|over|versus|vs\.?|compared (?:with|to)|relative to|against|of|its|their)\s+", re.I)
+_PHRASE_END = re.compile(r"\s+(?:under|with|on|in|at|for|while|when|using|across|and|by|from|to|running)\s+|[,;:(]")
+_FRONT_CMP = re.compile(r"^\s*(?:compared (?:with|to)|relative to|versus|vs\.?|over|against)\s+", re.I)
+_QUAL = [
+    ("up_to", re.compile(r"\b(?:up to|as much as|as high as|as many as)\s*$", re.I)),
+    ("at_least", re.compile(r"(?:\b(?:at least|more than|over|above|greater than|exceeding|in excess of)|[>])\s*$", re.I)),
+    ("at_most", re.compile(r"(?:\b(?:at most|fewer than|less than|under|below|no more than|within|lower than)|[<])\s*$", re.I)),
+    ("approx", re.compile(r"(?:\b(?:about|around|roughly|approximately|approx\.?|nearly|almost|close to|some|circa|near)|~)\s*$", re.I)),
+]
+_AFTER_QUAL = [("at_least", re.compile(r"^\s*or more\b", re.I)), ("at_most", re.compile(r"^\s*or (?:less|fewer)\b", re.I))]
+_DOWN = r"fewer|less|lower|lowers|lowered|lowering|smaller|reduc\w*|cut\w*|drop\w*|fall\w*|fell|decreas\w*|shrink\w*|sav\w*|slower|worse"
+_UP = r"more|higher|rais\w*|improv\w*|increas\w*|boost\w*|gain\w*|faster|better|greater|larger|speed-?ups?|accelerat\w*"
+_CHANGE_AFTER = re.compile(rf"\s*(?:({_DOWN})|({_UP}))\b", re.I)
+_BY_BEFORE = re.compile(r"\bby\s*(?:up to|about|around|roughly|approximately|nearly|almost|~)?\s*$", re.I)
+_VERB_DOWN = re.compile(rf"\b(?:{_DOWN})\b", re.I)
+_VERB_UP = re.compile(rf"\b(?:{_UP})\b", re.I)
+_SPEC = re.compile(r"\b(offers?|has|have|provides?|features?|peak|theoretical|rated|datasheet|nominal|specified|"
+                   r"capacity|TDP|comes with|equipped)\b", re.I)
+_MEASURED = re.compile(r"\b(measured?|achiev\w*|reach\w*|sustain\w*|attain\w*|observ\w*|obtain\w*|benchmark\w*|"
+                       r"runs? at|we get|copy|copies)\b", re.I)
+_PARAMS = re.compile(r"param|activat", re.I)
+_FROM = re.compile(r"\bfrom\s*(?:about|around|roughly|approximately|nearly)?\s*$", re.I)
+_BETWEEN = re.compile(r"\bbetween\s*$", re.I)
+_EVALUATIVE = re.compile(
+    r"\b(outperform\w*|competitive|consistent with|comparable|guidance|state[- ]of[- ]the[- ]art|superior|"
+    r"better|worse|faster|slower|more efficient|efficien\w+|effective\w*|improv\w*|reduc\w*|lower\w*|"
+    r"accelerat\w*|speeds? up|match(?:es)?|remains?|stays?|significant\w*|substantial\w*|robust\w*|"
+    r"scal(?:es|able)|benefit\w*|advantage\w*|trade-?offs?|practical|recommend\w*|enabl\w*)\b", re.I)
+_UNIT_METRIC = {"throughput": "throughput", "bandwidth": "bandwidth", "compute": "compute", "energy": "energy",
+                "power": "power", "memory": "memory", "params": "activated_params", "experts": "expert_activations"}
+_SPEED_WORDS = re.compile(r"^\s*(?:faster|slower|speed-?ups?|quicker|higher|lower|more|less|the|a|an|its|their|"
+                          r"over|than|that|improvement|increase|reduction)\b", re.I)
+
+
+@dataclass
+class _Slot:
+    """One claim under construction: its number, clause bounds and resolved fields."""
+    q: Quantity | None
+    start: int
+    end: int
+    seg: int
+    kind: str = ""
+    metric: str | None = None
+    batch: tuple | None = None
+    base_span: tuple[int, int] | None = None
+    subject: dict = field(default_factory=dict)
+    baseline: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Batch:
+    low: float
+    high: float
+    start: int
+    end: int
+
+    def label(self) -> str:
+        lo, hi = _fmt(self.low), _fmt(self.high)
+        return lo if lo == hi else f"{lo}-{hi}"
+
+
+def _fmt(v: float) -> str:
+    return str(int(v)) if float(v).is_integer() else str(v)
+
+
+def _batches(p: str) -> list[_Batch]:
+    out = []
+    for rx in (_BATCH, _BATCH_B):
+        for m in rx.finditer(p):
+            a = to_float(m.group("a"))
+            b = to_float(m.group("b")) if m.group("b") else a
+            between = (m.groupdict().get("pre") or "").startswith("between") or _BETWEEN.search(p[max(0, m.start() - 12):m.start()])
+            if rx is _BATCH and m.group("b") and " and " in m.group(0) and not between:
+                b = a  # "batch 8 and 16 ..." lists, not ranges
+            out.append(_Batch(min(a, b), max(a, b), m.start(), m.end()))
+    return sorted(out, key=lambda b: b.start)
+
+
+def _segments(p: str) -> tuple[list[tuple[int, int]], set[int]]:
+    """Clause bounds, and the clauses opened by a contrast (while, but, ...) that share no subject."""
+    bounds, start, contrast = [], 0, set()
+    for m in _SEG.finditer(p):
+        bounds.append((start, m.start()))
+        if m.group(0).strip() not in ",;:" or _CONTRAST.match(p, m.end()):
+            contrast.add(len(bounds))
+        start = m.end()
+    bounds.append((start, len(p)))
+    return bounds, contrast
+
+
+def _seg_of(segs, pos: int) -> int:
+    for i, (s, e) in enumerate(segs):
+        if s <= pos <= e:
+            return i
+    return len(segs) - 1
+
+
+def _in_parens(p: str, pos: int) -> bool:
+    return p.rfind("(", 0, pos) > p.rfind(")", 0, pos)
+
+
+def _qualifier(masked: str, q: Quantity) -> str:
+    before = masked[max(0, q.start - 30):q.start]
+    for name, rx in _QUAL:
+        if rx.search(before):
+            return name
+    for name, rx in _AFTER_QUAL:
+        if rx.search(masked[q.end:q.end + 12]):
+            return name
+    return "exact"
+
+
+def _nearest(mentions, pos: int):
+    return min(mentions, key=lambda m: (min(abs(m.start - pos), abs(m.end - pos)), m.start)) if mentions else None
+
+
+class SentenceParser:
+    """Turns sentences into claim dicts using one vocabulary."""
+
+    def __init__(self, vocab: Vocab):
+        self.vocab = vocab
+
+    def title_subject(self, title: str) -> dict:
+        """Subject fields a paper's title names unambiguously (the fallback for claims naming none)."""
+        out = {}
+        for m in self.vocab.mentions(prepare(normalize(title or ""))):  # the first named is the paper's own
+            if m.category != "batch" and not (m.category == "devices" and m.name == "gpu"):
+                out.setdefault(FIELD[m.category], m.name)
+        return out
+
+    def parse(self, sentence: str) -> list[dict]:
+        """Claims of one sentence (possibly none; one not_empirical row for an evaluative sentence)."""
+        s = normalize(sentence)
+        if not s or s.endswith("?"):
+            return []
+        p = prepare(s)
+        mentions = self.vocab.mentions(p)
+        ents = [m for m in mentions if m.category != "batch"]
+        batches = _batches(mask(p, [(m.start, m.end) for m in ents]))
+        masked = mask_non_quantities(mask(p, [(m.start, m.end) for m in mentions] + [(b.start, b.end) for b in batches]))
+        metrics = [m for m in self.vocab.metric_mentions(p)
+                   if not any(e.start <= m.start < e.end for e in ents)]
+        segs, contrast = _segments(p)
+        slots = self._slots(p, masked, scan(masked), batches, segs, metrics)
+        if not slots:
+            return [_not_empirical(s)] if _EVALUATIVE.search(p) and not _in_parens(p, len(p)) else []
+        self._resolve_sides(p, slots, segs, contrast, ents, mentions, batches)
+        return [self._row(s, masked, slot, i) for i, slot in enumerate(slots)]
+
+    # -- which numbers are claims -------------------------------------------------------
+    def _slots(self, p, masked, quantities, batches, segs, metrics) -> list[_Slot]:
+        cands, prev = [], None
+        for q in quantities:
+            if prev is not None and prev.unit == q.unit and q.unit in ("B", "M", "GB", "%") and re.match(
+                    r"^\s+of\s+(?:the|its|their|a|an)?[\w'\s-]{0,24}$", masked[prev.end:q.start]):
+                continue  # "13B of the model's 47B parameters": 47B is the whole, not a claim
+            prev = q
+            kind, metric = self._classify(p, masked, q, segs, metrics)
+            if kind:
+                cands.append((q.start, _Slot(q, q.start, q.end, _seg_of(segs, q.start), kind, metric)))
+        for b in batches:
+            seg = _seg_of(segs, b.start)
+            s0, s1 = segs[seg]
+            if b.high > b.low and _PEAK.search(p[s0:s1]):
+                near = [m for m in metrics if s0 <= m.start <= s1]
+                metric = _nearest(near, b.start).name if near else "efficiency"
+                cands.append((b.start, _Slot(None, b.start, b.end, seg, "batch_range", metric, batch=(b.low, b.high))))
+        cands.sort(key=lambda c: c[0])
+        slots, last = [], None
+        for _, sl in cands:
+            if sl.metric == "?":
+                if last is None:
+                    continue
+                sl.metric = last
+            slots.append(sl)
+            last = sl.metric
+        outside = [sl for sl in slots if not _in_parens(p, sl.start)]
+        if outside:
+            slots = outside  # numbers in parentheses back up the claim before them
+        for i, sl in enumerate(slots):  # clause of each claim: its segment, split at 'and' between claims
+            s0, s1 = segs[sl.seg]
+            sl.start, sl.end = s0, s1
+            if i > 0 and slots[i - 1].seg == sl.seg:
+                prev_end = slots[i - 1].q.end if slots[i - 1].q else slots[i - 1].start
+                cut = p.rfind(" and ", prev_end, sl.q.start if sl.q else sl.start)
+                sl.start = cut + 1 if cut >= 0 else prev_end
+                slots[i - 1].end = sl.start
+        return slots
+
+    def _classify(self, p, masked, q: Quantity, segs, metrics) -> tuple[str | None, str | None]:
+        seg = segs[_seg_of(segs, q.start)]
+        near = [m for m in metrics if seg[0] <= m.start <= seg[1]]
+        nearest = _nearest(near, q.start)
+        before = masked[max(0, q.start - 40):q.start]
+        cat = q.category
+        if cat in (None, "count", "percent_points") and not (cat == "percent_points"):
+            if q.high is not None and _FROM.search(before) and nearest:
+                return "change", nearest.name
+            return None, None
+        if cat == "params" and (not _PARAMS.search(p[seg[0]:seg[1]]) or _SIZE_AFTER.match(masked, q.end)
+                                or re.search(r"\b(?:a|an)\s+$", before)):
+            return None, None  # "a 7B dense model": a model size, not a claim
+        if cat == "time":
+            lat = [m for m in metrics if m.name.startswith("latency_")]
+            return self._range_kind(q, before), lat[0].name if lat else "latency"
+        if cat in _UNIT_METRIC:
+            metric = _UNIT_METRIC[cat]
+            if cat in ("bandwidth", "compute", "power", "memory") and _SPEC.search(p) and not _MEASURED.search(p):
+                return "spec", metric
+            return self._range_kind(q, before), metric
+        if cat == "ratio":
+            if nearest is None:
+                if not _SPEED_WORDS.search(masked[q.end:q.end + 20]):
+                    return None, None
+                return "ratio", "speedup"
+            return "ratio", nearest.name
+        if cat in ("percent", "percent_points"):
+            if nearest is None:  # "..., 35% more than PyTorch": the metric of the claim before
+                return ("change", "?") if _change_after(masked, q) else (None, None)
+            if q.high is not None and _FROM.search(before):
+                return "change", nearest.name
+            after = _change_after(masked, q)
+            if after:
+                follow = [m for m in near if after.end() <= m.start - q.end <= after.end() + 25]
+                return "change", (follow[0] if follow else nearest).name
+            if _BY_BEFORE.search(before):
+                return "change", nearest.name
+            return ("change" if cat == "percent_points" else "absolute"), nearest.name
+        return None, None
+
+    @staticmethod
+    def _range_kind(q: Quantity, before: str) -> str:
+        return "change" if q.high is not None and _FROM.search(before) else "absolute"
+
+    # -- subjects and baselines -----------------------------------------------------------
+    def _resolve_sides(self, p, slots, segs, contrast, ents, mentions, batches):
+        claim_segs = {sl.seg for sl in slots} | contrast
+        front_base = [m for i, (s0, s1) in enumerate(segs) if i not in claim_segs and _FRONT_CMP.match(p[s0:s1])
+                      for m in ents if s0 <= m.start < s1]
+        base_spans = []
+        for sl in slots:
+            if sl.kind in ("ratio", "change"):
+                sl.base_span = self._baseline_span(p, sl)
+                if sl.base_span:
+                    base_spans.append(sl.base_span)
+                    sl.baseline = _pick([m for m in ents if sl.base_span[0] <= m.start < sl.base_span[1]], sl.start)
+                elif front_base:
+                    sl.baseline = _pick(front_base, 0)
+
+        def is_base(m):
+            return any(a <= m.start < b for a, b in base_spans) or m in front_base
+
+        subj = [m for m in mentions if not is_base(m)]
+        bsubj = [b for b in batches if not any(a <= b.start < e for a, e in base_spans)]
+        context = [m for m in subj if _seg_of(segs, m.start) not in claim_segs]
+        ctx_batch = [b for b in bsubj if _seg_of(segs, b.start) not in claim_segs]
+        for i, sl in enumerate(slots):
+            anchor = sl.q.start if sl.q else sl.start
+            own = [m for m in subj if sl.start <= m.start < sl.end]
+            picked = _pick(own, anchor)
+            own_batch = [b for b in bsubj if sl.start <= b.start < sl.end and not (sl.batch and (b.low, b.high) == sl.batch)]
+            if own_batch:
+                picked["batch"] = min(own_batch, key=lambda b: abs(b.start - anchor)).label()
+            prev = slots[i - 1].subject if i > 0 else {}
+            if i > 0 and (slots[i - 1].seg == sl.seg or not picked):
+                for k, v in prev.items():
+                    picked.setdefault(k, v)
+            for k, v in _unique(context).items():
+                picked.setdefault(k, v)
+            if "batch" not in picked and len({b.label() for b in ctx_batch}) == 1 and ctx_batch[0].low == ctx_batch[0].high:
+                picked["batch"] = ctx_batch[0].label()
+            sl.subject = picked
+            if sl.kind in ("ratio", "change") and not sl.baseline:
+                for m in own + context + ([m for m in subj] if not own else []):
+                    implied = self.vocab.implied_baseline(m.category, m.name) if m.category != "batch" else None
+                    if implied and picked.get(FIELD[m.category]) == m.name:
+                        sl.baseline = {FIELD[m.category]: implied}
+                        break
+
+    @staticmethod
+    def _baseline_span(p: str, sl: _Slot) -> tuple[int, int] | None:
+        tail_start = sl.q.end
+        tail = p[tail_start:sl.end]
+        m = _MARKER.search(tail)
+        if m and m.group(0).lower().startswith(("of", "its", "their")) and sl.kind == "change":
+            m = None if re.match(r"^\s*of\b", tail) else m
+        if m is None:
+            if sl.kind != "ratio" or not re.match(r"^\s*(?:the|a|an)\s+", tail, re.I):
+                return None
+            start = tail_start + re.match(r"^\s*(?:the|a|an)\s+", tail, re.I).end()
+        else:
+            start = tail_start + m.end()
+        end_m = _PHRASE_END.search(p, start, sl.end)
+        return (start, end_m.start() if end_m else sl.end)
+
+    def _row(self, sentence: str, masked: str, sl: _Slot, index: int) -> dict:
+        q = sl.q
+        row = {"sentence": sentence, "claim_index": index, "kind": sl.kind, "metric": sl.metric, "value": None,
+               "unit": None, "qualifier": "exact", "value_from": None, "value_to": None, "low": None, "high": None,
+               "numbers": ""}
+        nums = []
+        if sl.kind == "batch_range":
+            row.update(low=sl.batch[0], high=sl.batch[1])
+            nums = [sl.batch[0], sl.batch[1]]
+        else:
+            row["unit"] = None if q.unit == "count" else q.unit
+            row["qualifier"] = _qualifier(masked, q)
+            if q.high is not None and sl.kind == "change":
+                row.update(value_from=q.value, value_to=q.high)
+                if re.search(r"\b(?:about|around|roughly|approximately|nearly)\b", masked[q.start:q.end], re.I):
+                    row["qualifier"] = "approx"
+            elif q.high is not None:
+                row.update(low=min(q.value, q.high), high=max(q.value, q.high))
+            else:
+                value = -q.value if q.negative else q.value
+                if sl.kind == "change" and q.unit in ("%", "pp"):
+                    value = self._signed(masked, sl, q)
+                row["value"] = value
+            nums = [q.value] + ([q.high] if q.high is not None else [])
+        for k in SIDE:
+            row[f"subject_{k}"] = sl.subject.get(k)
+            row[f"baseline_{k}"] = sl.baseline.get(k)
+        if row["subject_batch"] and sl.kind != "batch_range":  # only batch sizes written as numbers
+            nums += [float(x) for x in row["subject_batch"].split("-")
+                     if re.search(rf"(?<!\d)(?<!\d\.){re.escape(x)}(?!\d|\.\d)", sentence)]
+        row["numbers"] = ",".join(_fmt(n) for n in nums)
+        return row
+
+    @staticmethod
+    def _signed(masked: str, sl: _Slot, q: Quantity) -> float:
+        after = _change_after(masked, q)
+        if after:
+            return -q.value if after.group(1) else q.value
+        clause = masked[sl.start:q.start]
+        downs = [m.start() for m in _VERB_DOWN.finditer(clause)]
+        ups = [m.start() for m in _VERB_UP.finditer(clause)]
+        if downs and (not ups or max(downs) > max(ups)):
+            return -q.value
+        return q.value
+
+
+_SKIP = re.compile(r"^(?:\s*\([^)]*\))?(?:\s*(?:,|and|or)\s*[\d.,]+\s*%(?:\s*\([^)]*\))?)*")
+
+
+def _change_after(masked: str, q: Quantity):
+    """'40% fewer', '39% (A) and 15% (B) lower': the change word after a percentage, if any."""
+    rest = masked[q.end:q.end + 80]
+    return _CHANGE_AFTER.match(rest, _SKIP.match(rest).end())
+
+
+def _pick(ms: list[Mention], anchor: int) -> dict:
+    out = {}
+    for cat in ("devices", "models", "backends", "precisions", "methods", "batch"):
+        cands = [m for m in ms if m.category == cat]
+        if cat == "devices" and any(m.name != "gpu" for m in cands):
+            cands = [m for m in cands if m.name != "gpu"]
+        if cands:
+            out[FIELD.get(cat, "batch")] = _nearest(cands, anchor).name
+    return out
+
+
+def _unique(ms: list[Mention]) -> dict:
+    out = {}
+    for cat in ("devices", "models", "backends", "precisions", "methods", "batch"):
+        names = {m.name for m in ms if m.category == cat}
+        if cat == "devices" and len(names) > 1:
+            names.discard("gpu")
+        if len(names) == 1:
+            out[FIELD.get(cat, "batch")] = names.pop()
+    return out
+
+
+def _not_empirical(sentence: str) -> dict:
+    row = {"sentence": sentence, "claim_index": 0, "kind": "not_empirical", "metric": None, "value": None,
+           "unit": None, "qualifier": None, "value_from": None, "value_to": None, "low": None, "high": None,
+           "numbers": ""}
+    row.update({f"{side}_{k}": None for side in ("subject", "baseline") for k in SIDE})
+    return row

@@ -1,0 +1,149 @@
+"""Vocabularies of claim extraction (devices, models, backends, precisions, methods, metrics).
+
+They live in a YAML file (config/vocab.yaml by default, `claims.vocab_path`), so users add
+spellings without touching code. Matching ignores case and treats a space, a hyphen, an
+underscore or no separator between the parts of an alias alike.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from .errors import VocabError
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DEFAULT_VOCAB = ROOT / "config" / "vocab.yaml"
+CATEGORIES = ("devices", "models", "backends", "precisions", "methods")
+# categories -> the claims-table field suffix (subject_<field>, baseline_<field>)
+FIELD = {"devices": "device", "models": "model", "backends": "backend", "precisions": "precision",
+         "methods": "method"}
+_CHUNK = re.compile(r"[\s\-_]+")
+_LETTER_DIGIT = re.compile(r"(?<=[a-z]{3})(?=\d)")
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A vocabulary term found in a sentence: its category, canonical name and span."""
+    category: str
+    name: str
+    start: int
+    end: int
+
+
+@dataclass
+class Vocab:
+    """Compiled vocabularies: alias -> canonical name per category, plus metrics and hints."""
+    terms: dict[str, dict[str, str]]
+    baselines: dict[tuple[str, str], str] = field(default_factory=dict)
+    batch_phrases: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, str] = field(default_factory=dict)
+    path: str = ""
+
+    def __post_init__(self):
+        self._entity_re = _alternation([a for c in CATEGORIES for a in self.terms.get(c, {})]
+                                       + list(self.batch_phrases), device_suffix=True)
+        self._lookup = {}
+        for cat in CATEGORIES:
+            for alias, name in self.terms.get(cat, {}).items():
+                self._lookup.setdefault(_key(alias), []).append((cat, name))
+        self._batch = {_key(a): b for a, b in self.batch_phrases.items()}
+        self._metric_re = _alternation(list(self.metrics), device_suffix=False)
+        self._metric = {_key(a): m for a, m in self.metrics.items()}
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Vocabulary terms in `text`, longest alias first, non-overlapping, in order."""
+        out = []
+        for m in self._entity_re.finditer(text):
+            k = _key(re.sub(r"[\s\-]+gpus?$", "", m.group(0), flags=re.I))
+            if k in self._batch:
+                out.append(Mention("batch", self._batch[k], m.start(), m.end()))
+                continue
+            for cat, name in self._lookup.get(k, ()):
+                out.append(Mention(cat, name, m.start(), m.end()))
+        return out
+
+    def metric_mentions(self, text: str) -> list[Mention]:
+        """Metric words in `text` as mentions of category 'metric'."""
+        return [Mention("metric", self._metric[_key(m.group(0))], m.start(), m.end())
+                for m in self._metric_re.finditer(text) if _key(m.group(0)) in self._metric]
+
+    def implied_baseline(self, category: str, name: str) -> str | None:
+        """What a comparison by this subject is against when the sentence names nothing."""
+        return self.baselines.get((category, name))
+
+
+def _key(alias: str) -> str:
+    return _CHUNK.sub("", alias.lower())
+
+
+def _alias_pattern(alias: str) -> str:
+    parts = [p for p in _CHUNK.split(alias.lower().strip()) if p]
+    pieces = []
+    for p in parts:
+        sub = _LETTER_DIGIT.split(p)  # resnet18 also matches resnet-18 / resnet 18
+        pieces.append(r"[\s\-_]?".join(re.escape(s) for s in sub))
+    return r"[\s\-_]?".join(pieces)
+
+
+def _alternation(aliases: list[str], device_suffix: bool) -> re.Pattern:
+    uniq = sorted({a for a in aliases if a.strip()}, key=lambda a: (-len(a), a))
+    if not uniq:
+        return re.compile(r"(?!x)x")
+    body = "|".join(_alias_pattern(a) for a in uniq)
+    suffix = r"(?:[\s\-]gpus?)?" if device_suffix else ""
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{body}){suffix}(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _entries(raw: dict, section: str, path: str):
+    node = raw.get(section) or {}
+    if not isinstance(node, dict):
+        raise VocabError(f"{path}: `{section}` must map canonical names to alias lists")
+    for name, entry in node.items():
+        if isinstance(entry, list):
+            aliases, extra = entry, {}
+        elif isinstance(entry, dict) and isinstance(entry.get("aliases", []), list):
+            aliases, extra = entry.get("aliases", []), entry
+        else:
+            raise VocabError(f"{path}: {section}.{name} must be a list of aliases or a mapping with `aliases`")
+        bad = [a for a in aliases if not isinstance(a, (str, int, float))]
+        if bad:
+            raise VocabError(f"{path}: {section}.{name} has aliases that are not strings: {bad}")
+        yield str(name), [str(a) for a in aliases] + [str(name)], extra
+
+
+def parse_vocab(raw: dict, path: str = "<vocab>") -> Vocab:
+    """Build a Vocab from the parsed YAML mapping (raises VocabError naming a bad entry)."""
+    if not isinstance(raw, dict):
+        raise VocabError(f"{path}: the vocabulary file must be a YAML mapping")
+    unknown = sorted(set(raw) - set(CATEGORIES) - {"batch_phrases", "metrics"})
+    if unknown:
+        raise VocabError(f"{path}: unknown section(s) {unknown}; allowed: {list(CATEGORIES) + ['batch_phrases', 'metrics']}")
+    terms, baselines = {}, {}
+    for cat in CATEGORIES:
+        terms[cat] = {}
+        for name, aliases, extra in _entries(raw, cat, path):
+            for a in aliases:
+                terms[cat][a] = name
+            if extra.get("baseline"):
+                baselines[(cat, name)] = str(extra["baseline"])
+    batch = {a: name for name, aliases, _ in _entries(raw, "batch_phrases", path) for a in aliases if a != name}
+    metrics = {a: name for name, aliases, _ in _entries(raw, "metrics", path) for a in aliases if "_" not in a}
+    return Vocab(terms=terms, baselines=baselines, batch_phrases=batch, metrics=metrics, path=path)
+
+
+@lru_cache(maxsize=8)
+def load_vocab(path: str | None = None) -> Vocab:
+    """Read and compile a vocabulary file; empty or None means the bundled config/vocab.yaml."""
+    p = Path(path) if path else DEFAULT_VOCAB
+    if not p.is_file():
+        raise VocabError(f"claims vocabulary {p} not found; set claims.vocab_path to an existing YAML file "
+                         f"(or leave it empty for the bundled {DEFAULT_VOCAB.relative_to(ROOT)})")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise VocabError(f"{p}: not valid YAML ({exc})") from exc
+    return parse_vocab(raw or {}, str(p))
