@@ -126,6 +126,7 @@ def test_routing_activation_claim_uses_moe_rows_of_the_same_phase():
     got = run(claims, rows)
     assert got.loc["a", "status"] == "REPRODUCED" and got.loc["a", "measured_value"] == pytest.approx(-40.0)
     assert got.loc["l", "status"] == "NOT_REPRODUCED" and got.loc["l", "measured_value"] == pytest.approx(-20.0)
+    assert not got.loc["l", "contradicted"] and "not counted as a contradiction" in got.loc["l", "reason"]
     assert "/topk2/" in got.loc["a", "bench_rows"] and "/ondemand/" in got.loc["a", "bench_rows"]
 
 

@@ -72,6 +72,11 @@ class Bench:
         df["_backend"] = df["backend"].map(lambda b: key(b or ""))
         df["_precision"] = df["precision"].map(lambda p: norm_precision(clean(p)) or "")
         df["_cpu"] = df["_device"].map(hw.is_cpu)
+        # what the rows ran on, for reasons: the GPU name, or the CPU model on CPU rows
+        names = df["gpu_name"].map(lambda g: g if isinstance(g, str) and g.strip() else None)
+        if "cpu_model" in df.columns:
+            names = names.where(~(df["_cpu"] & names.isna()), df["cpu_model"])
+        df["_hw"] = names
         df["_ok"] = df["status"].map(lambda s: clean(s) == "ok")
         # rows of one configuration may differ in phase, workload or dispatch (moe_routing): never mix them
         ctx = [c for c in CONTEXT_COLUMNS if c in df.columns]
@@ -91,11 +96,11 @@ class Bench:
             return df["_cpu"], f"no {device} results"
         if spec is not None and spec.kind == "cpu":
             names = [key(a) for a in (spec.key, spec.name, *spec.aliases)]
-            gpu = df["gpu_name"].map(lambda g: key(g or ""))
+            gpu = df["_hw"].map(lambda g: key(g or ""))
             mask = df["_device"].map(lambda d: hw.resolve(d) is spec) | (df["_cpu"] & gpu.map(
                 lambda g: any(n and n in g for n in names)))
-            measured = sorted({str(g) for g in df.loc[df["_cpu"], "gpu_name"].dropna()})
-            extra = f" (the cpu rows were measured on {', '.join(measured)})" if measured else ""
+            measured = sorted({str(g) for g in df.loc[df["_cpu"], "_hw"].dropna()})
+            extra = f" (the cpu rows were measured on {', '.join(measured)})" if measured else " (no cpu rows)"
             return mask, f"no {device} results{extra}"
         if spec is not None:
             return df["_device"].map(lambda d: hw.resolve(d) is spec), f"no {device} results"
@@ -112,6 +117,7 @@ class Bench:
             df = df[~df["_cpu"]]
             if df.empty:
                 return Selection(df, "no gpu results")
+            where = " on gpu"
         if s.get("device"):
             mask, why = self._device_mask(df, s["device"])
             df = df[mask]
@@ -128,7 +134,8 @@ class Bench:
             prefixes = tuple(n[:-1] for n in names if n.endswith("*"))
             df = df[df["_backend"].isin(names) | (df["_backend"].str.startswith(prefixes) if prefixes else False)]
             if df.empty:
-                return Selection(df, f"no {s['method']} routing results{where}")
+                what = s["method"] if "routing" in s["method"] else f"{s['method']} routing"
+                return Selection(df, f"no {what} results{where}")
         if s.get("backend"):
             df = df[df["_backend"].isin(self.hw.backend_names(s["backend"]))]
             if df.empty:
