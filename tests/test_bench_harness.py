@@ -179,3 +179,22 @@ def test_device_spec_names_the_bad_key(entry, key):
 def test_grid_rejects_a_precision_the_backend_lacks():
     with pytest.raises(BenchConfigError, match="bench.suites.cnn.cpu.backends.onnxruntime"):
         CnnGrid(backends={"onnxruntime": ["bf16"]})
+
+
+def test_best_points_and_share_of_peak():
+    import pandas as pd
+
+    from sovereign.bench.summary import best_points
+
+    df = pd.DataFrame([
+        {"model": "resnet18", "precision": "fp16", "backend": "torch_eager", "batch_size": 64, "status": "ok", "throughput_ips": 10000.0},
+        {"model": "resnet18", "precision": "fp16", "backend": "torch_compile", "batch_size": 512, "status": "ok", "throughput_ips": 40000.0},
+        {"model": "resnet18", "precision": "fp16", "backend": "tensorrt", "batch_size": 512, "status": "unavailable", "throughput_ips": None},
+        {"model": "resnet50", "precision": "fp32", "backend": "torch_eager", "batch_size": 256, "status": "ok", "throughput_ips": 1000.0},
+    ])
+    best = best_points(df, {"fp16": 990.0, "fp32": 67.0})
+    assert best[["model", "precision", "backend", "batch_size"]].to_dict("records") == [
+        {"model": "resnet18", "precision": "fp16", "backend": "torch_compile", "batch_size": 512},
+        {"model": "resnet50", "precision": "fp32", "backend": "torch_eager", "batch_size": 256}]
+    assert best.tflops.tolist() == pytest.approx([40000 * 3.62 / 1000, 1000 * 8.18 / 1000])
+    assert best.pct_of_peak.tolist() == pytest.approx([100 * 144.8 / 990, 100 * 8.18 / 67])
