@@ -92,6 +92,7 @@ def test_small_grid_rows_are_contract_rows(grid_rows):
     assert (df.agreement_rel_err <= 1e-4).all()
     assert report["device_rates"]["fp32"]["measured_matmul_tflops"] > 0
     assert (df.peak_tflops_datasheet > 0).all()  # the named device's datasheet peak came through
+    assert (df.torch_threads == 1).all()  # CPU jobs run one torch thread, and the rows say so
 
 
 def test_activations_per_strategy(grid_rows):

@@ -132,10 +132,24 @@ def run_moe_job(job: MoeJob, progress: bool = True, reported_gpu_name: str | Non
     """Run the job's grid; return (rows, report). Every point yields one row per dispatch, whatever happens."""
     import torch
 
-    from .block import MoEStack
-
     started = time.time()
     measured_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+    kind = job.device.kind
+    threads = torch.get_num_threads()
+    if kind == "cpu":
+        torch.set_num_threads(1)  # the CPU grid's ops are tiny: more threads only contend (the env row says 1)
+    try:
+        return _run_job(job, progress, reported_gpu_name, started, measured_at)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _run_job(job, progress, reported_gpu_name, started, measured_at) -> tuple[list[dict], dict]:
+    """The body of run_moe_job, with the thread count already set."""
+    import torch
+
+    from .block import MoEStack
+
     kind, grid, suite = job.device.kind, job.grid, job.suite
     env = collect_env(kind, job.config_hash)
     if reported_gpu_name is not None:
