@@ -38,16 +38,30 @@ def sentences(texts: dict[str, str], max_per_paper: int = 400) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["paper_id", "sentence"])
 
 
-def _similarity(queries: list[str], docs: list[str], embed_cfg: dict) -> tuple[np.ndarray, str]:
-    """Cosine similarity matrix (queries x docs) from the configured embeddings, TF-IDF when they are off."""
+def _similarity(queries: list[str], docs: list[str], embed_cfg: dict, per_query: int = 8,
+                per_doc_group: dict | None = None) -> tuple[np.ndarray, str]:
+    """Cosine similarity (queries x docs). TF-IDF over every doc picks candidates (the best `per_query` per
+    query, plus the question's best sentences of each paper); the configured embeddings re-score those.
+    Docs that are not candidates keep their TF-IDF score scaled down, so they never outrank one."""
     from ..literature.embeddings import embed, method_name
 
-    if embed_cfg.get("backend", "none") != "none":
-        emb = embed([normalize(t) for t in queries + docs], embed_cfg)
-        if emb is not None:
-            return emb[: len(queries)] @ emb[len(queries):].T, method_name(embed_cfg)
     mat = tfidf_matrix([normalize(t) for t in queries + docs])
-    return np.asarray((mat[: len(queries)] @ mat[len(queries):].T).todense()), "tfidf"
+    tfidf = np.asarray((mat[: len(queries)] @ mat[len(queries):].T).todense())
+    if embed_cfg.get("backend", "none") == "none" or not docs:
+        return tfidf, "tfidf"
+    cand = set()
+    for row in tfidf:
+        cand.update(np.argsort(-row)[:per_query].tolist())
+    for idx in (per_doc_group or {}).values():
+        idx = np.asarray(idx)
+        cand.update(idx[np.argsort(-tfidf[0, idx])[:3]].tolist())
+    cand = sorted(cand)
+    emb = embed([normalize(t) for t in queries] + [normalize(docs[i]) for i in cand], embed_cfg)
+    if emb is None:
+        return tfidf, "tfidf"
+    sim = tfidf * 0.1 - 1.0  # below any embedding cosine of a candidate
+    sim[:, cand] = emb[: len(queries)] @ emb[len(queries):].T
+    return sim, f"{method_name(embed_cfg)} (re-scoring TF-IDF candidates)"
 
 
 def reground(question: str, claims: pd.DataFrame, papers: pd.DataFrame, fulltext: pd.DataFrame | None,
@@ -58,8 +72,9 @@ def reground(question: str, claims: pd.DataFrame, papers: pd.DataFrame, fulltext
     if sents.empty:
         return {"method": "none", "sentences": 0, "papers": 0, "corroboration": [], "recovered_papers": []}
     queries = [question] + [str(c["sentence"]) for c in claim_rows]
-    sim, method = _similarity(queries, sents["sentence"].tolist(), embed_cfg)
     pids = sents["paper_id"].to_numpy()
+    groups = {pid: np.flatnonzero(pids == pid) for pid in pd.unique(pids)}
+    sim, method = _similarity(queries, sents["sentence"].tolist(), embed_cfg, per_doc_group=groups)
     corroboration = []
     for i, c in enumerate(claim_rows, start=1):
         other = pids != c.get("paper_id")
