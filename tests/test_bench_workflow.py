@@ -27,14 +27,14 @@ def workdir(tmp_path, base_config):
 
 
 def test_bench_cnn_job_runs_through_snakemake(workdir):
-    target = JOB.format(device="cpu", backend="onnxruntime", precision="fp32")
+    target = JOB.format(device="cpu", backend="torch_eager", precision="fp32")
     res = snakemake(workdir, target, timeout=300)
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-3000:]
     df = pd.read_parquet(workdir / target)
     assert list(zip(df.batch_size, df.status)) == [(1, "ok"), (2, "ok")]
-    assert set(df.device) == {"cpu"} and set(df.providers_used) == {"CPUExecutionProvider"}
+    assert set(df.device) == {"cpu"} and set(df.torch_threads_used) == {2}
     assert (workdir / target.replace(".parquet", ".json")).exists()
-    assert (workdir / "results/logs/bench_cnn/cpu/resnet18__onnxruntime__fp32.log").exists()
+    assert (workdir / "results/logs/bench_cnn/cpu/resnet18__torch_eager__fp32.log").exists()
     again = snakemake(workdir, "-n", target)
     assert "Nothing to be done" in again.stdout + again.stderr
 

@@ -42,12 +42,13 @@ class TorchEagerBackend(Backend):
             if ctx.precision == "tf32":
                 raise BackendUnavailable("tf32 is a CUDA tensor-core mode; a CPU has none")
             self.dev = torch.device("cpu")
+            torch.set_num_threads(ctx.device.cpus)  # the device entry's cores, as ONNX Runtime gets
         self.dtype = {"fp16": torch.float16, "bf16": torch.bfloat16}.get(ctx.precision, torch.float32)
         self.memory_format = torch.channels_last if ctx.channels_last else torch.contiguous_format
         model = copy.deepcopy(ctx.model).eval().to(self.dev, dtype=self.dtype, memory_format=self.memory_format)
         self.info = {"memory_format": "channels_last" if ctx.channels_last else "nchw",
                      "tf32": ctx.device.kind == "cuda" and ctx.precision == "tf32",
-                     "cudnn_benchmark": ctx.device.kind == "cuda"}
+                     "cudnn_benchmark": ctx.device.kind == "cuda", "torch_threads_used": torch.get_num_threads()}
         return model
 
     def load(self) -> None:
