@@ -152,6 +152,7 @@ def test_default_config_plans_the_cpu_jobs(config):
     params = job_params(cfg, "l4", "resnet50")
     assert params["grid"]["batch_sizes"] == [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512]
     assert "models" not in params["grid"] and params["device"]["gpu_name"] == "L4"
+    assert "partition" not in params["device"] and "runtime_min" not in params["device"]  # placement never reruns
 
 
 def test_bench_devices_must_name_device_entries(config):

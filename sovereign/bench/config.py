@@ -22,6 +22,7 @@ BACKEND_PRECISIONS = {"torch_eager": ("fp32", "tf32", "fp16", "bf16"),
                       "tensorrt": ("fp32", "tf32", "fp16", "int8")}
 MODELS = {"resnet18": 1.81, "resnet50": 4.09, "resnet101": 7.80}  # GMAC per 224x224 image
 COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
+PLACEMENT_KEYS = ("partition", "gpu_model", "runtime_min", "mem_mb")
 DEEP_GAP_BATCHES = [1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512]
 
 
@@ -166,5 +167,7 @@ def job_params(config: dict, device: str, model: str) -> dict:
     shared = {k: v for k, v in suite.items() if k not in ("cpu", "gpu", "weights")}
     # models/backends only decide which jobs exist; leaving them out keeps other jobs from rerunning.
     grid = {k: v for k, v in suite[grid_key].items() if k not in ("models", "backends")}
-    return {"device": dict(config["devices"][device]), "grid": grid, "suite": shared,
+    # Slurm placement (partition, GPU model, minutes, memory) does not change a result: left out of params.
+    dev = {k: v for k, v in config["devices"][device].items() if k not in PLACEMENT_KEYS}
+    return {"device": dev, "grid": grid, "suite": shared,
             "weights": (suite.get("weights") or {}).get(model, ""), "cache_dir": config["bench"]["cache_dir"]}
