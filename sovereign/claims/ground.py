@@ -59,59 +59,60 @@ def source_sentences(papers: pd.DataFrame, fulltext: pd.DataFrame | None) -> dic
     return out
 
 
-def _interval(row, tol: float) -> tuple[float, float] | None:
-    """The values a claim allows, widened by the tolerance (None when it states no number)."""
-    kind = row["kind"]
-    if kind == "change" and pd.notna(row["value_from"]) and pd.notna(row["value_to"]) and row["value_from"]:
-        v = row["value_to"] / row["value_from"]
-        lo = hi = v
-    elif pd.notna(row["low"]) and pd.notna(row["high"]):
-        lo, hi = row["low"], row["high"]
-    elif pd.notna(row["value"]):
-        lo = hi = row["value"]
-        q = row["qualifier"]
-        if q in ("up_to", "at_most"):
-            lo = -np.inf if hi < 0 else 0.0
-        elif q == "at_least":
-            hi = np.inf
-    else:
-        return None
-    w = tol * (2 if row["qualifier"] == "approx" else 1)
-    return (lo - abs(lo) * w if np.isfinite(lo) else lo, hi + abs(hi) * w if np.isfinite(hi) else hi)
+def intervals(claims: pd.DataFrame, tol: float) -> tuple[np.ndarray, np.ndarray]:
+    """The values each claim allows, widened by the tolerance (NaN where it states no number).
+
+    A change from a to b is the ratio b/a; up_to / at_most open the interval downwards,
+    at_least upwards; "about" values get twice the tolerance.
+    """
+    num = lambda c: pd.to_numeric(claims[c], errors="coerce").to_numpy(dtype=float)  # noqa: E731
+    value, v_from, v_to, low, high = (num(c) for c in ("value", "value_from", "value_to", "low", "high"))
+    qual = claims["qualifier"].astype(object).fillna("").to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = (claims["kind"].to_numpy() == "change") & np.isfinite(v_from) & np.isfinite(v_to) & (v_from != 0)
+        ratio = np.where(change, v_to / np.where(v_from == 0, 1, v_from), np.nan)
+    ranged = ~change & np.isfinite(low) & np.isfinite(high)
+    lo = np.where(change, ratio, np.where(ranged, low, value))
+    hi = np.where(change, ratio, np.where(ranged, high, value))
+    single = ~change & ~ranged
+    down = single & np.isin(qual, ["up_to", "at_most"])
+    lo = np.where(down, np.where(hi < 0, -np.inf, 0.0), lo)
+    hi = np.where(single & (qual == "at_least"), np.inf, hi)
+    w = tol * np.where(qual == "approx", 2.0, 1.0)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(np.isfinite(lo), lo - np.abs(lo) * w, lo)
+        hi = np.where(np.isfinite(hi), hi + np.abs(hi) * w, hi)
+    return lo, hi
 
 
 def relate_claims(claims: pd.DataFrame, tol: float) -> pd.DataFrame:
     """Per claim: claims of other papers on the same subject, baseline, metric and unit that agree / conflict."""
-    out = pd.DataFrame({"claim_id": claims["claim_id"], "agrees_with": "", "conflicts_with": "",
-                        "n_agree": 0, "n_conflict": 0})
-    if claims.empty:
-        return out
     df = claims.reset_index(drop=True)
-    named = df[["subject_device", "subject_model", "subject_method"]].notna().any(axis=1)
-    usable = df[named & df["metric"].notna() & (df["kind"] != "not_empirical")]
-    key_cols = ["metric", "unit", "kind"] + _SIDES
-    agrees, conflicts = [[] for _ in range(len(df))], [[] for _ in range(len(df))]
-    for _, grp in usable.groupby([usable[c].fillna("") for c in key_cols], sort=True):
-        if grp["paper_id"].nunique() < 2:
-            continue
-        iv = [_interval(r, tol) for r in grp.to_dict("records")]
-        keep = [i for i, v in enumerate(iv) if v is not None]
-        if len(keep) < 2:
-            continue
-        idx = grp.index.to_numpy()[keep]
-        lo = np.array([iv[i][0] for i in keep])
-        hi = np.array([iv[i][1] for i in keep])
-        pid = grp["paper_id"].to_numpy()[keep]
-        overlap = (lo[:, None] <= hi[None, :]) & (lo[None, :] <= hi[:, None])
-        other = pid[:, None] != pid[None, :]
-        for a in range(len(idx)):
-            agrees[idx[a]] = sorted(df.at[idx[b], "claim_id"] for b in np.flatnonzero(other[a] & overlap[a]))
-            conflicts[idx[a]] = sorted(df.at[idx[b], "claim_id"] for b in np.flatnonzero(other[a] & ~overlap[a]))
-    out["agrees_with"] = [",".join(a) for a in agrees]
-    out["conflicts_with"] = [",".join(c) for c in conflicts]
-    out["n_agree"] = [len(a) for a in agrees]
-    out["n_conflict"] = [len(c) for c in conflicts]
-    return out
+    n = len(df)
+    agrees, conflicts = [""] * n, [""] * n
+    n_agree, n_conflict = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    if n:
+        lo, hi = intervals(df, tol)
+        named = df[["subject_device", "subject_model", "subject_method"]].notna().any(axis=1).to_numpy()
+        usable = named & df["metric"].notna().to_numpy() & (df["kind"] != "not_empirical").to_numpy() & ~np.isnan(lo)
+        ids = df["claim_id"].astype(str).to_numpy()
+        pids = df["paper_id"].astype(str).to_numpy()
+        keys = df[["metric", "unit", "kind"] + _SIDES].astype(object).fillna("").astype(str).agg("\x1f".join, axis=1)
+        groups = pd.Series(np.arange(n))[usable].groupby(keys[usable].to_numpy(), sort=True).indices
+        for members in groups.values():
+            idx = np.flatnonzero(usable)[members]
+            if len(idx) < 2 or len(set(pids[idx])) < 2:
+                continue
+            order = idx[np.argsort(ids[idx], kind="stable")]
+            a_lo, a_hi, a_pid = lo[order], hi[order], pids[order]
+            overlap = (a_lo[:, None] <= a_hi[None, :]) & (a_lo[None, :] <= a_hi[:, None])
+            other = a_pid[:, None] != a_pid[None, :]
+            for k, row in enumerate(order):
+                ok, bad = other[k] & overlap[k], other[k] & ~overlap[k]
+                agrees[row], conflicts[row] = ",".join(ids[order[ok]]), ",".join(ids[order[bad]])
+                n_agree[row], n_conflict[row] = int(ok.sum()), int(bad.sum())
+    return pd.DataFrame({"claim_id": df["claim_id"] if n else pd.Series(dtype=object), "agrees_with": agrees,
+                         "conflicts_with": conflicts, "n_agree": n_agree, "n_conflict": n_conflict})
 
 
 def _best_embedding(claims, sources, order, embed_cfg) -> np.ndarray:
@@ -142,7 +143,8 @@ def ground_frame(study: str, claims: pd.DataFrame, sources: dict, cfg: ClaimsCon
     for pid in order:
         offset[pid] = (len(flat), len(flat) + len(sources.get(pid, [])))
         flat.extend(s for _, _, s in sources.get(pid, []))
-    mat = tfidf_matrix(flat + claims["sentence"].astype(str).tolist())
+    # one process: starting workers costs more than hashing short sentences saves (measured, bench_claims.py)
+    mat = tfidf_matrix(flat + claims["sentence"].astype(str).tolist(), parallel_above=10 ** 7)
     n = len(flat)
     support = np.zeros(len(claims))
     best = np.full(len(claims), -1)
@@ -176,8 +178,9 @@ def ground_frame(study: str, claims: pd.DataFrame, sources: dict, cfg: ClaimsCon
                      "numbers_in_evidence": all(x in in_ev for x in wanted) and bool(evidence),
                      "missing_numbers": ",".join(f"{x:g}" for x in missing)})
     df = pd.DataFrame(rows)
-    rel = relate_claims(claims, cfg.agree_tolerance)
-    df = df.merge(rel, on="claim_id", how="left", sort=False)
+    rel = relate_claims(claims, cfg.agree_tolerance)  # row-aligned with claims
+    for col in ("agrees_with", "conflicts_with", "n_agree", "n_conflict"):
+        df[col] = rel[col].to_numpy()
     return df[SUPPORT_COLUMNS]
 
 

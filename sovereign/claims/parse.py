@@ -24,6 +24,7 @@ _BATCH = re.compile(rf"\b(?:(?:mini-?)?batch(?:es)?(?:[\s-]?sizes?)?|bs)\s*(?:=|
 _BATCH_B = re.compile(rf"\bB\s*=\s*(?P<a>{NUM})(?:\s*-\s*(?P<b>{NUM}))?")
 _SEG = re.compile(r"[,;:]\s+|\s+(?:while|whereas|but|although|though|yet)\s+")
 _SIZE_AFTER = re.compile(r"[\s-]*(?:#|dense\b|sparse\b|models?\b|moe\b|llms?\b|variants?\b|versions?\b|-param)", re.I)
+_BATCH_WORD = re.compile(r"\bbatch(?:[\s-]?sizes?)?\b(?:\s+\w+){0,2}\s+from\s*$", re.I)
 _CONTRAST = re.compile(r"(?:while|whereas|but|although|though|yet|however)\b", re.I)
 _PEAK = re.compile(r"\b(best|peak\w*|optimal|optimum|sweet spot|highest|maximum|maximal|most efficient|saturat\w*)\b", re.I)
 _MARKER = re.compile(r"\b(?:than|over|versus|vs\.?|compared (?:with|to)|relative to|against|of|its|their)\s+", re.I)
@@ -222,7 +223,7 @@ class SentenceParser:
         before = masked[max(0, q.start - 40):q.start]
         cat = q.category
         if cat in (None, "count", "percent_points") and not (cat == "percent_points"):
-            if q.high is not None and _FROM.search(before) and nearest:
+            if q.high is not None and _FROM.search(before) and nearest and not _BATCH_WORD.search(before):
                 return "change", nearest.name
             return None, None
         if cat == "params" and (not _PARAMS.search(p[seg[0]:seg[1]]) or _SIZE_AFTER.match(masked, q.end)

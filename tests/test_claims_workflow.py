@@ -1,0 +1,71 @@
+"""The claims rules in real Snakemake runs: real claims for both studies, reruns only what a change touches."""
+from __future__ import annotations
+
+import copy
+import shutil
+
+import pandas as pd
+import pytest
+import yaml
+
+from workflow import ROOT, planned_jobs, snakemake, write_config
+
+pytestmark = pytest.mark.slow
+STUDIES = ("gpu", "routing")
+TARGETS = tuple(f"results/{s}/claim_support.parquet" for s in STUDIES)
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory):
+    """One real run up to ground_claims for both studies on the bundled corpus (TF-IDF only, for speed)."""
+    workdir = tmp_path_factory.mktemp("claims_wf")
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["embeddings"]["backend"] = "none"
+    write_config(workdir, copy.deepcopy(cfg))
+    res = snakemake(workdir, *TARGETS)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return workdir, cfg
+
+
+def test_both_studies_get_grounded_claims(ran):
+    workdir, _ = ran
+    for study in STUDIES:
+        claims = pd.read_parquet(workdir / f"results/{study}/claims.parquet")
+        support = pd.read_parquet(workdir / f"results/{study}/claim_support.parquet")
+        empirical = claims[claims["kind"] != "not_empirical"]
+        assert len(empirical) >= 3, claims[["paper_id", "kind", "sentence"]]
+        assert set(support["claim_id"]) == set(claims["claim_id"])
+        assert support["numbers_grounded"].all() and support["supported"].all()
+        assert (claims["study"] == study).all() and claims["claim_id"].is_unique
+    gpu = pd.read_parquet(workdir / "results/gpu/claims.parquet")
+    ratio = gpu[(gpu["kind"] == "ratio") & (gpu["subject_device"] == "l4")].iloc[0]
+    assert (ratio["value"], ratio["qualifier"], ratio["baseline_device"]) == (4.4, "up_to", "t4")
+
+
+def test_unchanged_rerun_does_nothing(ran):
+    workdir, _ = ran
+    assert planned_jobs(workdir, *TARGETS) == {}
+
+
+def test_support_threshold_reruns_only_grounding(ran):
+    workdir, cfg = ran
+    changed = copy.deepcopy(cfg)
+    changed["claims"]["min_support"] = 0.5
+    write_config(workdir, changed)
+    try:
+        assert planned_jobs(workdir, *TARGETS) == {"ground_claims": 2}
+    finally:
+        write_config(workdir, copy.deepcopy(cfg))
+
+
+def test_user_vocabulary_reruns_extraction_and_grounding(ran):
+    workdir, cfg = ran
+    vocab = workdir / "my_vocab.yaml"
+    shutil.copy(ROOT / "config" / "vocab.yaml", vocab)
+    changed = copy.deepcopy(cfg)
+    changed["claims"]["vocab_path"] = str(vocab)
+    write_config(workdir, changed)
+    try:
+        assert planned_jobs(workdir, *TARGETS) == {"extract_claims": 2, "ground_claims": 2}
+    finally:
+        write_config(workdir, copy.deepcopy(cfg))
