@@ -135,3 +135,11 @@ def test_channels_last_is_recorded(cfg, tmp_path):
                      batch_sizes=[1], timing=FAST, channels_last=True)
     assert [(r["status"], r["memory_format"]) for r in rows] == [("ok", "channels_last")]
     assert rows[0]["agreement_max_abs_err"] < 1e-3
+
+
+def test_skip_existing_resumes_without_rerunning(cfg, cpu_run):
+    out, df = cpu_run
+    again = pd.DataFrame(run_sweep(cfg, "cpu", str(out), models=["resnet18"], backends=["torch_eager", "onnxruntime"],
+                                   precisions=["fp32", "int8"], batch_sizes=[1, 2], timing=FAST, skip_existing=True))
+    key = ["backend", "precision", "batch_size"]
+    assert again.sort_values(key).timed_wall_s.tolist() == df.sort_values(key).timed_wall_s.tolist()
