@@ -1,13 +1,7 @@
 # bench: bench_cnn, one job per device x model x backend x precision (for the devices in
 # bench.devices), each sweeping its grid's batch sizes. GPU jobs carry the Slurm placement
 # of their device entry as resources; locally the profile's gpu=1 runs one GPU job at a time.
-from sovereign.bench import checks as _bench_checks
 from sovereign.bench.config import cnn_jobs, job_params, stable_hash
-
-try:
-    _bench_checks.check_bench_devices(config)  # validation ran before this file registered the check
-except ConfigError as exc:
-    raise WorkflowError(str(exc)) from None
 
 BENCH_CNN_JOBS = cnn_jobs(config)
 BENCH_CNN_STEM = "results/bench/cnn/{device}/{model}__{backend}__{precision}"

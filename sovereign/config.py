@@ -98,16 +98,28 @@ def _check_semantics(cfg: dict) -> None:
         qs = [q.strip().lower() for q in study.get("queries", [])]
         if len(qs) != len(set(qs)):
             raise ConfigError(f"config key 'studies.{name}.queries': the same query is listed twice")
+    _load_checks()
     for check in _EXTRA_CHECKS:
         check(cfg)
 
 
 _EXTRA_CHECKS: list = []
+# Modules whose import registers cross-key checks; imported on the first validation so a
+# check holds wherever the config is validated (Snakemake, CLI, tests).
+CHECK_MODULES = ("sovereign.bench.checks",)
+
+
+def _load_checks() -> None:
+    import importlib
+
+    for name in CHECK_MODULES:
+        importlib.import_module(name)
 
 
 def register_check(func):
     """Register a cross-key check that stages add (e.g. devices named in bench must exist)."""
-    _EXTRA_CHECKS.append(func)
+    if func not in _EXTRA_CHECKS:
+        _EXTRA_CHECKS.append(func)
     return func
 
 

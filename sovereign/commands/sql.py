@@ -3,9 +3,6 @@ from __future__ import annotations
 
 import sys
 
-import pandas as pd
-
-from ..warehouse import query
 
 
 def add_parser(sub):
@@ -22,6 +19,10 @@ def add_parser(sub):
 
 def run(args) -> int:
     """Print the query's result."""
+    import pandas as pd
+
+    from ..warehouse import query  # duckdb only when asked: GPU hosts run `sovereign bench` without it
+
     df = query(args.db, args.sql)
     if args.format == "csv":
         df.to_csv(sys.stdout, index=False)
