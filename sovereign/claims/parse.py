@@ -12,53 +12,17 @@ import re
 from dataclasses import dataclass, field
 
 from ..text import normalize
-from .numbers import NUM, Quantity, mask, mask_non_quantities, prepare, scan, to_float
+from .numbers import Quantity, mask, mask_non_quantities, prepare, scan, to_float
+from .patterns import (
+    AFTER_QUAL, BATCH, BATCH_B, BATCH_WORD, BETWEEN, BY_BEFORE, CHANGE_AFTER,
+    CONTRAST, EVALUATIVE, FROM, FRONT_CMP, MARKER, MEASURED, PARAMS,
+    PEAK, PHRASE_END, QUAL, SEG, SIZE_AFTER, SKIP, SPEC,
+    SPEED_WORDS, UNIT_METRIC, VERB_DOWN, VERB_UP,
+)
 from .vocab import FIELD, Mention, Vocab
 
 SIDE = ("device", "model", "backend", "precision", "method", "batch")
 KINDS = ("absolute", "ratio", "change", "batch_range", "spec", "not_empirical")
-
-_BATCH = re.compile(rf"\b(?:(?:mini-?)?batch(?:es)?(?:[\s-]?sizes?)?|bs)\s*(?:=|:|of)?\s*"
-                    rf"(?P<pre>from\s+|between\s+|up\s+to\s+)?(?P<a>{NUM})(?:\s*(?:-|to|and)\s*(?P<b>{NUM}))?",
-                    re.IGNORECASE)
-_BATCH_B = re.compile(rf"\bB\s*=\s*(?P<a>{NUM})(?:\s*-\s*(?P<b>{NUM}))?")
-_SEG = re.compile(r"[,;:]\s+|\s+(?:while|whereas|but|although|though|yet)\s+")
-_SIZE_AFTER = re.compile(r"[\s-]*(?:#|dense\b|sparse\b|models?\b|moe\b|llms?\b|variants?\b|versions?\b|-param)", re.I)
-_BATCH_WORD = re.compile(r"\bbatch(?:[\s-]?sizes?)?\b(?:\s+\w+){0,2}\s+from\s*$", re.I)
-_CONTRAST = re.compile(r"(?:while|whereas|but|although|though|yet|however)\b", re.I)
-_PEAK = re.compile(r"\b(best|peak\w*|optimal|optimum|sweet spot|highest|maximum|maximal|most efficient|saturat\w*)\b", re.I)
-_MARKER = re.compile(r"\b(?:than|over|versus|vs\.?|compared (?:with|to)|relative to|against|of|its|their)\s+", re.I)
-_PHRASE_END = re.compile(r"\s+(?:under|with|on|in|at|for|while|when|using|across|and|by|from|to|running)\s+|[,;:(]")
-_FRONT_CMP = re.compile(r"^\s*(?:compared (?:with|to)|relative to|versus|vs\.?|over|against)\s+", re.I)
-_QUAL = [
-    ("up_to", re.compile(r"\b(?:up to|as much as|as high as|as many as)\s*$", re.I)),
-    ("at_least", re.compile(r"(?:\b(?:at least|more than|over|above|greater than|exceeding|in excess of)|[>])\s*$", re.I)),
-    ("at_most", re.compile(r"(?:\b(?:at most|fewer than|less than|under|below|no more than|within|lower than)|[<])\s*$", re.I)),
-    ("approx", re.compile(r"(?:\b(?:about|around|roughly|approximately|approx\.?|nearly|almost|close to|some|circa|near)|~)\s*$", re.I)),
-]
-_AFTER_QUAL = [("at_least", re.compile(r"^\s*or more\b", re.I)), ("at_most", re.compile(r"^\s*or (?:less|fewer)\b", re.I))]
-_DOWN = r"fewer|less|lower|lowers|lowered|lowering|smaller|reduc\w*|cut\w*|drop\w*|fall\w*|fell|decreas\w*|shrink\w*|sav\w*|slower|worse"
-_UP = r"more|higher|rais\w*|improv\w*|increas\w*|boost\w*|gain\w*|faster|better|greater|larger|speed-?ups?|accelerat\w*"
-_CHANGE_AFTER = re.compile(rf"\s*(?:({_DOWN})|({_UP}))\b", re.I)
-_BY_BEFORE = re.compile(r"\bby\s*(?:up to|about|around|roughly|approximately|nearly|almost|~)?\s*$", re.I)
-_VERB_DOWN = re.compile(rf"\b(?:{_DOWN})\b", re.I)
-_VERB_UP = re.compile(rf"\b(?:{_UP})\b", re.I)
-_SPEC = re.compile(r"\b(offers?|has|have|provides?|features?|peak|theoretical|rated|datasheet|nominal|specified|"
-                   r"capacity|TDP|comes with|equipped)\b", re.I)
-_MEASURED = re.compile(r"\b(measured?|achiev\w*|reach\w*|sustain\w*|attain\w*|observ\w*|obtain\w*|benchmark\w*|"
-                       r"runs? at|we get|copy|copies)\b", re.I)
-_PARAMS = re.compile(r"param|activat", re.I)
-_FROM = re.compile(r"\bfrom\s*(?:about|around|roughly|approximately|nearly)?\s*$", re.I)
-_BETWEEN = re.compile(r"\bbetween\s*$", re.I)
-_EVALUATIVE = re.compile(
-    r"\b(outperform\w*|competitive|consistent with|comparable|guidance|state[- ]of[- ]the[- ]art|superior|"
-    r"better|worse|faster|slower|more efficient|efficien\w+|effective\w*|improv\w*|reduc\w*|lower\w*|"
-    r"accelerat\w*|speeds? up|match(?:es)?|remains?|stays?|significant\w*|substantial\w*|robust\w*|"
-    r"scal(?:es|able)|benefit\w*|advantage\w*|trade-?offs?|practical|recommend\w*|enabl\w*)\b", re.I)
-_UNIT_METRIC = {"throughput": "throughput", "bandwidth": "bandwidth", "compute": "compute", "energy": "energy",
-                "power": "power", "memory": "memory", "params": "activated_params", "experts": "expert_activations"}
-_SPEED_WORDS = re.compile(r"^\s*(?:faster|slower|speed-?ups?|quicker|higher|lower|more|less|the|a|an|its|their|"
-                          r"over|than|that|improvement|increase|reduction)\b", re.I)
 
 
 @dataclass
@@ -94,12 +58,12 @@ def _fmt(v: float) -> str:
 
 def _batches(p: str) -> list[_Batch]:
     out = []
-    for rx in (_BATCH, _BATCH_B):
+    for rx in (BATCH, BATCH_B):
         for m in rx.finditer(p):
             a = to_float(m.group("a"))
             b = to_float(m.group("b")) if m.group("b") else a
-            between = (m.groupdict().get("pre") or "").startswith("between") or _BETWEEN.search(p[max(0, m.start() - 12):m.start()])
-            if rx is _BATCH and m.group("b") and " and " in m.group(0) and not between:
+            between = (m.groupdict().get("pre") or "").startswith("between") or BETWEEN.search(p[max(0, m.start() - 12):m.start()])
+            if rx is BATCH and m.group("b") and " and " in m.group(0) and not between:
                 b = a  # "batch 8 and 16 ..." lists, not ranges
             out.append(_Batch(min(a, b), max(a, b), m.start(), m.end()))
     return sorted(out, key=lambda b: b.start)
@@ -108,9 +72,9 @@ def _batches(p: str) -> list[_Batch]:
 def _segments(p: str) -> tuple[list[tuple[int, int]], set[int]]:
     """Clause bounds, and the clauses opened by a contrast (while, but, ...) that share no subject."""
     bounds, start, contrast = [], 0, set()
-    for m in _SEG.finditer(p):
+    for m in SEG.finditer(p):
         bounds.append((start, m.start()))
-        if m.group(0).strip() not in ",;:" or _CONTRAST.match(p, m.end()):
+        if m.group(0).strip() not in ",;:" or CONTRAST.match(p, m.end()):
             contrast.add(len(bounds))
         start = m.end()
     bounds.append((start, len(p)))
@@ -130,10 +94,10 @@ def _in_parens(p: str, pos: int) -> bool:
 
 def _qualifier(masked: str, q: Quantity) -> str:
     before = masked[max(0, q.start - 30):q.start]
-    for name, rx in _QUAL:
+    for name, rx in QUAL:
         if rx.search(before):
             return name
-    for name, rx in _AFTER_QUAL:
+    for name, rx in AFTER_QUAL:
         if rx.search(masked[q.end:q.end + 12]):
             return name
     return "exact"
@@ -172,7 +136,7 @@ class SentenceParser:
         segs, contrast = _segments(p)
         slots = self._slots(p, masked, scan(masked), batches, segs, metrics)
         if not slots:
-            return [_not_empirical(s)] if _EVALUATIVE.search(p) and not _in_parens(p, len(p)) else []
+            return [_not_empirical(s)] if EVALUATIVE.search(p) and not _in_parens(p, len(p)) else []
         self._resolve_sides(p, slots, segs, contrast, ents, mentions, batches)
         return [self._row(s, masked, slot, i) for i, slot in enumerate(slots)]
 
@@ -190,7 +154,7 @@ class SentenceParser:
         for b in batches:
             seg = _seg_of(segs, b.start)
             s0, s1 = segs[seg]
-            if b.high > b.low and _PEAK.search(p[s0:s1]):
+            if b.high > b.low and PEAK.search(p[s0:s1]):
                 near = [m for m in metrics if s0 <= m.start <= s1]
                 metric = _nearest(near, b.start).name if near else "efficiency"
                 cands.append((b.start, _Slot(None, b.start, b.end, seg, "batch_range", metric, batch=(b.low, b.high))))
@@ -223,48 +187,48 @@ class SentenceParser:
         before = masked[max(0, q.start - 40):q.start]
         cat = q.category
         if cat in (None, "count", "percent_points") and not (cat == "percent_points"):
-            if q.high is not None and _FROM.search(before) and nearest and not _BATCH_WORD.search(before):
+            if q.high is not None and FROM.search(before) and nearest and not BATCH_WORD.search(before):
                 return "change", nearest.name
             return None, None
-        if cat == "params" and (not _PARAMS.search(p[seg[0]:seg[1]]) or _SIZE_AFTER.match(masked, q.end)
+        if cat == "params" and (not PARAMS.search(p[seg[0]:seg[1]]) or SIZE_AFTER.match(masked, q.end)
                                 or re.search(r"\b(?:a|an)\s+$", before)):
             return None, None  # "a 7B dense model": a model size, not a claim
         if cat == "time":
             lat = [m for m in metrics if m.name.startswith("latency_")]
             return self._range_kind(q, before), lat[0].name if lat else "latency"
-        if cat in _UNIT_METRIC:
-            metric = _UNIT_METRIC[cat]
-            if cat in ("bandwidth", "compute", "power", "memory") and _SPEC.search(p) and not _MEASURED.search(p):
+        if cat in UNIT_METRIC:
+            metric = UNIT_METRIC[cat]
+            if cat in ("bandwidth", "compute", "power", "memory") and SPEC.search(p) and not MEASURED.search(p):
                 return "spec", metric
             return self._range_kind(q, before), metric
         if cat == "ratio":
             if nearest is None:
-                if not _SPEED_WORDS.search(masked[q.end:q.end + 20]):
+                if not SPEED_WORDS.search(masked[q.end:q.end + 20]):
                     return None, None
                 return "ratio", "speedup"
             return "ratio", nearest.name
         if cat in ("percent", "percent_points"):
             if nearest is None:  # "..., 35% more than PyTorch": the metric of the claim before
                 return ("change", "?") if _change_after(masked, q) else (None, None)
-            if q.high is not None and _FROM.search(before):
+            if q.high is not None and FROM.search(before):
                 return "change", nearest.name
             after = _change_after(masked, q)
             if after:
                 follow = [m for m in near if after.end() <= m.start - q.end <= after.end() + 25]
                 return "change", (follow[0] if follow else nearest).name
-            if _BY_BEFORE.search(before):
+            if BY_BEFORE.search(before):
                 return "change", nearest.name
             return ("change" if cat == "percent_points" else "absolute"), nearest.name
         return None, None
 
     @staticmethod
     def _range_kind(q: Quantity, before: str) -> str:
-        return "change" if q.high is not None and _FROM.search(before) else "absolute"
+        return "change" if q.high is not None and FROM.search(before) else "absolute"
 
     # -- subjects and baselines -----------------------------------------------------------
     def _resolve_sides(self, p, slots, segs, contrast, ents, mentions, batches):
         claim_segs = {sl.seg for sl in slots} | contrast
-        front_base = [m for i, (s0, s1) in enumerate(segs) if i not in claim_segs and _FRONT_CMP.match(p[s0:s1])
+        front_base = [m for i, (s0, s1) in enumerate(segs) if i not in claim_segs and FRONT_CMP.match(p[s0:s1])
                       for m in ents if s0 <= m.start < s1]
         base_spans = []
         for sl in slots:
@@ -310,7 +274,7 @@ class SentenceParser:
     def _baseline_span(p: str, sl: _Slot) -> tuple[int, int] | None:
         tail_start = sl.q.end
         tail = p[tail_start:sl.end]
-        m = _MARKER.search(tail)
+        m = MARKER.search(tail)
         if m and m.group(0).lower().startswith(("of", "its", "their")) and sl.kind == "change":
             m = None if re.match(r"^\s*of\b", tail) else m
         if m is None:
@@ -319,7 +283,7 @@ class SentenceParser:
             start = tail_start + re.match(r"^\s*(?:the|a|an)\s+", tail, re.I).end()
         else:
             start = tail_start + m.end()
-        end_m = _PHRASE_END.search(p, start, sl.end)
+        end_m = PHRASE_END.search(p, start, sl.end)
         return (start, end_m.start() if end_m else sl.end)
 
     def _row(self, sentence: str, masked: str, sl: _Slot, index: int) -> dict:
@@ -361,20 +325,19 @@ class SentenceParser:
         if after:
             return -q.value if after.group(1) else q.value
         clause = masked[sl.start:q.start]
-        downs = [m.start() for m in _VERB_DOWN.finditer(clause)]
-        ups = [m.start() for m in _VERB_UP.finditer(clause)]
+        downs = [m.start() for m in VERB_DOWN.finditer(clause)]
+        ups = [m.start() for m in VERB_UP.finditer(clause)]
         if downs and (not ups or max(downs) > max(ups)):
             return -q.value
         return q.value
 
 
-_SKIP = re.compile(r"^(?:\s*\([^)]*\))?(?:\s*(?:,|and|or)\s*[\d.,]+\s*%(?:\s*\([^)]*\))?)*")
 
 
 def _change_after(masked: str, q: Quantity):
     """'40% fewer', '39% (A) and 15% (B) lower': the change word after a percentage, if any."""
     rest = masked[q.end:q.end + 80]
-    return _CHANGE_AFTER.match(rest, _SKIP.match(rest).end())
+    return CHANGE_AFTER.match(rest, SKIP.match(rest).end())
 
 
 def _pick(ms: list[Mention], anchor: int) -> dict:
