@@ -346,7 +346,7 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
 
 def read_bench(paths: list[str], suites: list[str] | None = None) -> pd.DataFrame:
     """Concatenate benchmark result files, keeping the given suites (all when None)."""
-    frames = [read_table(p) for p in paths]
+    frames = [pd.read_csv(p) if str(p).endswith(".csv") else read_table(p) for p in paths]
     frames = [f for f in frames if not f.empty]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if suites is not None and not df.empty:

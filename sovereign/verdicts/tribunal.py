@@ -84,6 +84,18 @@ def _changes(before: pd.DataFrame, after: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _committed(paths: list[str], hw) -> pd.DataFrame:
+    """Committed result files; their CPU rows become `cpu@<folder>` so they never pass for this host's CPU."""
+    frames = []
+    for p in paths:
+        df = read_bench([p])
+        if not df.empty and "device" in df:
+            tag = Path(p).parent.name
+            df["device"] = [f"{d}@{tag}" if hw.is_cpu(d) and "@" not in str(d) else d for d in df["device"]]
+            frames.append(df)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def run_tribunal(study: str, question: str, screening_path: str, papers_path: str, claims_path: str,
                  checks_path: str, bench_paths: list[str], suites: list[str], out_json: str, out_reviews: str,
                  out_verdicts: str, out_checks: str, support_path: str | None = None, fulltext_path: str | None = None,
@@ -106,7 +118,8 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
     rounds = [(state1, _judge(state1, cfg, revision_possible=True))]
     final_checks, revision = checks1.copy(), None
     if rounds[0][1]["decision"] == "REVISE":
-        bench2 = Bench(read_bench(list(bench_paths) + list(extra_bench_paths or []), None), bench1.hw)
+        bench2 = Bench(pd.concat([read_bench(bench_paths, None), _committed(extra_bench_paths or [], bench1.hw)],
+                                 ignore_index=True), bench1.hw)
         rg = reground(question, claims, papers, fulltext, embed_cfg or {"backend": "none"},
                       cfg.corroboration_threshold, keep_threshold)
         recovered = [r["paper_id"] for r in rg["recovered_papers"]]
