@@ -1,0 +1,296 @@
+"""Scale-out through a real single-node Slurm cluster (tests/slurm/cluster.sh) with the Slurm profiles.
+
+One cluster serves the whole module (started once, stopped at the end, every daemon by PID).
+Every Snakemake run is bounded by `timeout -k 30`, so a hang fails the test instead of CI.
+What it shows: a trivial GPU job sees its fake GPU; the workflow completes through
+profiles/slurm-l4 with the benchmark jobs on the l4 partition holding an l4 GPU and every other
+job on the cpu partition (read back from slurmctld with `scontrol show job`); adding the t4 device
+schedules only the T4 benchmark jobs and what depends on them; the warehouse equals a local run of
+the same config; a failing job is retried as the profile says and the run ends non-zero, promptly.
+"""
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from workflow import ROOT, SNAKEMAKE, planned_jobs, write_config
+
+CLUSTER_SH = ROOT / "tests" / "slurm" / "cluster.sh"
+PROFILES = ("slurm", "slurm-l4", "slurm-t4")
+_MISSING = [p for p in ("munged", "slurmctld", "slurmd", "sbatch", "squeue", "scontrol") if shutil.which(p) is None]
+# The tests that need the cluster; the profile and env checks at the end run everywhere.
+_CLUSTER_MARKS = [
+    pytest.mark.slurm,
+    pytest.mark.slow,
+    pytest.mark.skipif(bool(_MISSING), reason=f"Slurm packages absent (no {', '.join(_MISSING)}): install the Slurm "
+                       "lines of tools/apt-packages.txt (tools/system-deps.sh, run by `make test`)"),
+    pytest.mark.skipif(os.geteuid() != 0, reason="the test cluster needs root (slurmd starts jobs as their user)"),
+]
+
+
+def needs_cluster(test):
+    """Mark a test that runs on the Slurm test cluster (skipped with the reason where it cannot start)."""
+    for mark in _CLUSTER_MARKS:
+        test = mark(test)
+    return test
+
+STUDY = "gpu"
+RUN_LIMIT_S = 300  # per Snakemake run; `timeout -k 30` kills it (and the test fails) beyond that
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/(\S*)/\d+\.log\)")
+
+
+def slurm_config() -> dict:
+    """The default config, made small: one study, two queries, TF-IDF only, tiny bench grids, fake-GPU devices."""
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["studies"] = {STUDY: dict(cfg["studies"][STUDY], queries=["NVIDIA L4 T4 inference benchmark",
+                                                                  "ResNet TensorRT INT8 throughput"])}
+    cfg["embeddings"]["backend"] = "none"
+    cfg["claims"]["use_embeddings"] = False
+    cfg["report"]["images"] = False
+    # CPU-kind entries placed on the GPU partitions: the CI machine has no GPU, Slurm pretends it has.
+    for name in ("l4", "t4"):
+        cfg["devices"][name] = {"kind": "cpu", "partition": name, "gpu_model": name, "gpus": 1,
+                                "runtime_min": 10, "mem_mb": 2000, "cpus": 1}
+    cfg["bench"]["devices"] = ["l4", "t4"]
+    cnn = cfg["bench"]["suites"]["cnn"]
+    cnn["timing"] = {"warmup": 1, "min_iterations": 2, "max_iterations": 3, "round_iterations": 1,
+                     "stable_rounds": 2, "rel_spread": 0.5, "time_budget_s": 0.5}
+    cnn["cpu"].update(models=["resnet18"], batch_sizes=[1], backends={"torch_eager": ["fp32"]})
+    moe = cfg["bench"]["suites"]["moe_routing"]
+    moe["cpu"].update(batch_sizes=[1], strategies=["topk1"], workloads=["vqav2"], phases=["prefill"],
+                      dispatches=["loop"], time_budget_s=0.05)
+    return cfg
+
+
+def slurm_cmd(workdir: Path, profile: str, *args: str, targets: tuple = ()) -> list[str]:
+    """The command running the workflow through a Slurm profile, bounded by `timeout -k 30`."""
+    return ["timeout", "-k", "30", str(RUN_LIMIT_S), SNAKEMAKE, *targets, "-s", str(ROOT / "Snakefile"),
+            "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--profile", str(ROOT / "profiles" / profile),
+            # Poll slurmctld soon after submitting (the profile's 40 s suits real queues, not a test),
+            # and let the snapshot searches run side by side (they never reach arXiv).
+            "--slurm-init-seconds-before-status-checks", "1", "--resources", "arxiv_api=4", *args]
+
+
+class Run:
+    """A workflow run started in the background; `result()` waits for it (runs overlap to save time)."""
+
+    def __init__(self, cmd: list[str], workdir: Path):
+        self.workdir, self.start = workdir, time.monotonic()
+        self.proc = subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.res, self.secs = None, None
+
+    def result(self) -> subprocess.CompletedProcess:
+        if self.res is None:
+            out, _ = self.proc.communicate(timeout=RUN_LIMIT_S + 60)
+            self.secs = time.monotonic() - self.start
+            self.res = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, out, "")
+        return self.res
+
+
+def submitted(res: subprocess.CompletedProcess) -> list[tuple[str, str, str]]:
+    """(slurm job id, rule, wildcards) of every sbatch submission the run logged."""
+    return SUBMITTED.findall(res.stdout + res.stderr)
+
+
+def slurm_job(job_id: str) -> dict:
+    """slurmctld's record of a job (kept after the end for MinJobAge), as key -> value."""
+    out = subprocess.run(["scontrol", "-o", "-d", "show", "job", job_id], capture_output=True, text=True, check=True).stdout
+    return dict(tok.split("=", 1) for tok in out.split() if "=" in tok)
+
+
+def tail(res: subprocess.CompletedProcess) -> str:
+    return (res.stdout + res.stderr)[-4000:]
+
+
+def _gpu_placement(device: str) -> list[str]:
+    """GPU requests for the benchmark rules of a CPU-kind device entry.
+
+    rules/bench.smk and rules/bench_moe.smk request `devices.<name>.gpus` only for `kind: cuda`
+    entries; this test places CPU-kind entries on GPU partitions, so it asks for their GPU here,
+    with the same values as the entry's `gpus` and `gpu_model`. The partition comes from the entry.
+    """
+    return ["--set-resources", "bench_cnn:gpu=1", f"bench_cnn:gpu_model={device}",
+            "bench_moe:gpu=1", f"bench_moe:gpu_model={device}"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Start the test cluster once for the module and stop it (every daemon by PID) at the end."""
+    start = time.monotonic()
+    subprocess.run([str(CLUSTER_SH), "start"], check=True, timeout=120)
+    yield time.monotonic() - start
+    subprocess.run([str(CLUSTER_SH), "stop"], check=False, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory):
+    """All workflow runs of the module, overlapped where independent.
+
+    In the background: a local run of the l4+t4 config, and a Slurm run whose searches fail.
+    In front: the l4 run through profiles/slurm-l4, a dry run of the l4+t4 config, then its
+    Slurm run through profiles/slurm (which must add only the T4 jobs).
+    """
+    cfg = slurm_config()
+    local_dir, slurm_dir, fail_dir = (tmp_path_factory.mktemp(n) for n in ("local", "slurm", "fail"))
+    write_config(local_dir, copy.deepcopy(cfg))
+    write_config(slurm_dir, copy.deepcopy(cfg))
+    bad = copy.deepcopy(cfg)
+    (fail_dir / "corpus.jsonl").write_text('{"id": "2604.14552", "title": "x"\n', encoding="utf-8")
+    bad["literature"]["snapshot_path"] = str(fail_dir / "corpus.jsonl")
+    bad["studies"][STUDY]["queries"] = bad["studies"][STUDY]["queries"][:1]
+    write_config(fail_dir, bad)
+    local = Run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(local_dir), "--configfile",
+                 str(local_dir / "config.yaml"), "--cores", "2"], local_dir)
+    fail = Run(slurm_cmd(fail_dir, "slurm", targets=(f"results/{STUDY}/papers.parquet",)), fail_dir)
+    l4 = Run(slurm_cmd(slurm_dir, "slurm-l4", *_gpu_placement("l4")), slurm_dir)
+    assert l4.result().returncode == 0, tail(l4.result())
+    start = time.monotonic()
+    plan = {rule: n for rule, n in planned_jobs(slurm_dir).items() if rule != "all"}  # `all` never reaches Slurm
+    dry_secs = time.monotonic() - start
+    t4 = Run(slurm_cmd(slurm_dir, "slurm", *_gpu_placement("t4")), slurm_dir)
+    t4.result()
+    fail.result()
+    local.result()
+    return {"cfg": cfg, "local": local, "fail": fail, "l4": l4, "t4": t4, "plan": plan,
+            "dry_secs": dry_secs, "cluster_secs": cluster}
+
+
+@needs_cluster
+def test_trivial_job_on_l4_sees_its_gpu(cluster, tmp_path):
+    out = tmp_path / "job.out"
+    job_id = subprocess.run(["sbatch", "--parsable", "--wait", "-p", "l4", "--gres=gpu:l4:1", "-o", str(out),
+                             "--wrap", "echo CUDA_VISIBLE_DEVICES=$CUDA_VISIBLE_DEVICES"],
+                            capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    assert re.fullmatch(r"CUDA_VISIBLE_DEVICES=\d+", out.read_text().strip())
+    job = slurm_job(job_id)
+    assert (job["JobState"], job["Partition"], job["JOB_GRES"]) == ("COMPLETED", "l4", "gpu:l4:1")
+
+
+def _check_placement(jobs, device):
+    for job_id, rule, wildcards in jobs:
+        job = slurm_job(job_id)
+        assert job["JobState"] == "COMPLETED", (rule, job)
+        if rule.startswith("bench_"):
+            assert wildcards.startswith(f"{device}_"), (rule, wildcards)
+            assert (job["Partition"], job.get("JOB_GRES")) == (device, f"gpu:{device}:1"), (rule, job)
+        else:
+            assert (job["Partition"], job.get("JOB_GRES", "(null)")) == ("cpu", "(null)"), (rule, job)
+
+
+@needs_cluster
+def test_l4_profile_runs_the_workflow_with_benchmarks_on_l4_gpus(runs):
+    jobs = submitted(runs["l4"].result())
+    rules = {rule for _, rule, _ in jobs}
+    assert {"plan_queries", "search_arxiv", "screen_papers", "extract_claims", "bench_cnn", "bench_moe",
+            "check_claims", "tribunal", "load_warehouse", "render_report"} <= rules, rules
+    _check_placement(jobs, "l4")
+    assert (runs["l4"].workdir / f"results/report/{STUDY}.html").exists()
+
+
+@needs_cluster
+def test_adding_t4_schedules_only_t4_benchmarks_and_what_depends_on_them(runs):
+    plan = runs["plan"]
+    assert plan.get("bench_cnn") == 1 and plan.get("bench_moe") == 1, plan
+    assert not {"plan_queries", "search_arxiv", "screen_papers", "fetch_fulltext", "extract_claims",
+                "ground_claims"} & set(plan), plan
+    res = runs["t4"].result()
+    assert res.returncode == 0, tail(res)
+    jobs = submitted(res)
+    done = {}
+    for _, rule, _ in jobs:
+        done[rule] = done.get(rule, 0) + 1
+    assert done == plan  # what ran is exactly what the dry run planned
+    _check_placement(jobs, "t4")
+
+
+WAREHOUSE_KEYS = {
+    "queries": "study, query_id, text",
+    "papers": "study, paper_id, title, relevance_tfidf, kept, drift",
+    "claims": "study, claim_id, paper_id, sentence, metric, value, unit",
+    "claim_support": "study, claim_id, text_support, numbers_grounded",
+    "bench_results": "suite, device, model, backend, precision, batch_size, status",
+    "claim_checks": "study, claim_id, status, claimed_value",
+    "verdicts": "study, round, decision",
+}
+
+
+@needs_cluster
+def test_warehouse_matches_a_local_run_of_the_same_config(runs):
+    local = runs["local"].result()
+    assert local.returncode == 0, tail(local)
+    tables = {}
+    for name in ("local", "t4"):
+        con = duckdb.connect(str(runs[name].workdir / "results/sovereign.duckdb"), read_only=True)
+        try:
+            tables[name] = {t: con.sql(f"SELECT {cols} FROM {t} ORDER BY ALL").fetchall() for t, cols in WAREHOUSE_KEYS.items()}
+        finally:
+            con.close()
+    for table in WAREHOUSE_KEYS:
+        assert tables["t4"][table] == tables["local"][table], table
+    devices = {(row[1], row[6]) for row in tables["t4"]["bench_results"]}
+    assert devices == {("l4", "ok"), ("t4", "ok")}, devices  # real CPU measurements under both names
+
+
+@needs_cluster
+def test_failing_job_is_retried_as_configured_and_the_run_ends_nonzero(runs):
+    res = runs["fail"].result()
+    out = res.stdout + res.stderr
+    retries = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["retries"]
+    searches = [job_id for job_id, rule, _ in submitted(res) if rule == "search_arxiv"]
+    assert res.returncode not in (0, 124, 137, -9), out[-3000:]  # failed on its own, not killed by timeout
+    assert len(searches) == 1 + retries, out[-3000:]
+    assert [slurm_job(j)["JobState"] for j in searches] == ["FAILED"] * len(searches)
+    assert "Error in rule search_arxiv" in out and "failed, SLURM status is: 'FAILED'" in out
+    log = (runs["fail"].workdir / "results/logs/search_arxiv").rglob("*.log")
+    assert any("not valid JSON" in p.read_text() for p in log)
+
+
+def _profile(name: str) -> dict:
+    return yaml.safe_load((ROOT / "profiles" / name / "config.yaml").read_text())
+
+
+def test_slurm_profiles_share_their_settings_and_narrow_only_the_devices():
+    base = _profile("slurm")
+    assert base["executor"] == "slurm" and base["retries"] >= 1 and base["latency-wait"] >= 30
+    # squeue is answered by slurmctld: works with and without slurmdbd (sacct hangs without it).
+    assert base["slurm-status-command"] == "squeue" and base["slurm-no-account"] is True
+    assert {"slurm_partition", "runtime", "mem_mb"} <= set(base["default-resources"])
+    assert "config" not in base  # benchmarks every device of bench.devices
+    for kind in ("l4", "t4"):
+        prof = _profile(f"slurm-{kind}")
+        assert prof.pop("config") == {"bench": {"devices": [kind]}}
+        assert prof == base
+
+
+def _rule_blocks(text: str) -> dict[str, str]:
+    return dict(re.findall(r"^rule (\w+):\n((?:[ \t]+.*\n|\n)+)", text, re.M))
+
+
+ENV_OF_RULE = {"bench_cnn": "bench-gpu", "bench_moe": "bench-gpu", "load_warehouse": "report", "render_report": "report"}
+
+
+def test_every_rule_runs_in_a_pinned_conda_env_of_its_stage_family():
+    rules = {}
+    for smk in sorted((ROOT / "rules").glob("*.smk")):
+        rules.update(_rule_blocks(smk.read_text()))
+    assert rules
+    for rule, body in rules.items():
+        m = re.search(r"^\s+conda:\s+\"\.\./envs/([\w-]+)\.yaml\"", body, re.M)
+        assert m, f"rule {rule} has no conda: directive"
+        assert m.group(1) == ENV_OF_RULE.get(rule, "literature"), rule
+    for env in (ROOT / "envs").glob("*.yaml"):
+        spec = yaml.safe_load(env.read_text())
+        assert set(spec) == {"name", "channels", "dependencies"}, env.name
+        pip = [d for d in spec["dependencies"] if isinstance(d, dict)][0]["pip"]
+        pins = [p for p in pip if not p.startswith("--")]
+        assert pins and all(re.fullmatch(r"[\w.-]+==[\w.]+", p) for p in pins), (env.name, pins)
+        assert "snakemake==9.27.1" in pins  # the script preamble unpickles Snakemake's objects
