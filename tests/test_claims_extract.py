@@ -59,6 +59,7 @@ def test_shared_fixture_copy_is_current():
     ("ResNet-50 runs at 1,024 FPS on a T4.", 1024, "images/s"),
     ("ResNet-50 runs at 1,024 samples/s on a T4.", 1024, "images/s"),
     ("ResNet-50 runs at 1024 images per second on a T4.", 1024, "images/s"),
+    ("ResNet-50 runs at 3.2k images/s on a T4.", 3200, "images/s"),
     ("The p99 latency is 12 ms on a T4.", 12, "ms"),
     ("The latency is 850 µs on a T4.", 850, "µs"),
     ("The latency is 850 us on a T4.", 850, "µs"),

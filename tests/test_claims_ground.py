@@ -107,6 +107,7 @@ def test_agreeing_and_conflicting_claims_across_papers():
 def test_numbers_are_read_as_written():
     assert {38932.0, 3.83, 16.0, 32.0, 58.0} <= number_set("38,932 images/s, 3.83× at B=16–32, 58x")
     assert claim_numbers("-40,12881.7") == [40.0, 12881.7]
+    assert {3.2, 3200.0} <= number_set("3.2k images/s") and 8000.0 not in number_set("an 8K context")
 
 
 def test_embedding_support_when_enabled():

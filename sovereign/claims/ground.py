@@ -20,7 +20,7 @@ from ..literature.embeddings import embed, method_name
 from ..text import split_sentences, tfidf_matrix
 from .errors import ClaimsInputError
 from .extract import ClaimsConfig
-from .numbers import NUM, prepare
+from .numbers import KILO, NUM, prepare
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +32,15 @@ _SIDES = [f"{s}_{k}" for s in ("subject", "baseline") for k in ("device", "model
 
 
 def number_set(text: str) -> set[float]:
-    """Every number written in a text, as floats rounded to 6 decimals ('38,932' -> 38932.0)."""
-    return {round(float(m.group(0).replace(",", "")), 6) for m in _ANY_NUMBER.finditer(prepare(text or ""))}
+    """Every number written in a text, as floats rounded to 6 decimals ('38,932' -> 38932.0; '3.2k' also 3200)."""
+    text = prepare(text or "")
+    out = set()
+    for m in _ANY_NUMBER.finditer(text):
+        v = float(m.group(0).replace(",", ""))
+        out.add(round(v, 6))
+        if KILO.match(text, m.end()):
+            out.add(round(v * 1000, 6))
+    return out
 
 
 def claim_numbers(numbers: str | None) -> list[float]:

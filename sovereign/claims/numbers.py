@@ -16,6 +16,7 @@ _PREP = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-
 
 NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _NUMBER = re.compile(rf"(?<![\w.#/^])(?:{NUM})")
+KILO = re.compile(r"[kK](?=\s*(?:images|imgs|samples|frames|inferences|tokens|queries|requests|FPS|fps|ips|img)\b)")
 
 # (pattern, canonical unit, category); order matters: longer and more specific first.
 _UNITS = [
@@ -125,9 +126,11 @@ def scan(text: str) -> list[Quantity]:
     """Quantities in a prepared, masked text; 'A-B', 'A to B', 'A and B' with one unit become ranges."""
     singles = []
     for m in _NUMBER.finditer(text):
-        unit, cat, end = _unit_at(text, m.end())
+        kilo = KILO.match(text, m.end())
+        unit, cat, end = _unit_at(text, kilo.end() if kilo else m.end())
         neg = m.start() > 0 and text[m.start() - 1] == "-" and (m.start() < 2 or not text[m.start() - 2].isalnum())
-        singles.append(Quantity(to_float(m.group(0)), m.group(0), m.start(), end, unit, cat, negative=neg))
+        value = to_float(m.group(0)) * (1000 if kilo else 1)
+        singles.append(Quantity(value, m.group(0), m.start(), end, unit, cat, negative=neg))
     for m in _WORD_TIMES.finditer(text):
         word = m.group(1).lower()
         singles.append(Quantity(float(_WORD_VALUE.get(word, 2)), word, m.start(), m.end(), "x", "ratio"))
