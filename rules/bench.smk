@@ -40,6 +40,8 @@ rule bench_cnn:
         runtime=lambda wc: _bench_device(wc)["runtime_min"],
         mem_mb=lambda wc: _bench_device(wc)["mem_mb"],
         cpus_per_task=lambda wc: _bench_device(wc)["cpus"],
+    conda:
+        "../envs/bench-gpu.yaml"
     script:
         "../scripts/bench_cnn.py"
 

@@ -48,6 +48,8 @@ rule bench_moe:
         runtime=lambda wc: _moe_device(wc).get("runtime_min", 60),
         mem_mb=lambda wc: _moe_device(wc).get("mem_mb", 4000),
         cpus_per_task=lambda wc: _moe_device(wc).get("cpus", 2),
+    conda:
+        "../envs/bench-gpu.yaml"
     script:
         "../scripts/bench_moe.py"
 

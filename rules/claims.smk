@@ -20,6 +20,8 @@ rule extract_claims:
         "results/logs/extract_claims/{study}.log",
     benchmark:
         "results/benchmarks/extract_claims/{study}.tsv"
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/extract_claims.py"
 
@@ -38,6 +40,8 @@ rule ground_claims:
         "results/logs/ground_claims/{study}.log",
     benchmark:
         "results/benchmarks/ground_claims/{study}.tsv"
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/ground_claims.py"
 

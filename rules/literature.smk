@@ -11,6 +11,8 @@ rule plan_queries:
         expansions=EXPANSIONS,
     log:
         "results/logs/plan_queries/{study}.log",
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/plan_queries.py"
 
@@ -35,6 +37,8 @@ rule search_arxiv:
         "results/logs/search_arxiv/{study}/{qid}.log",
     resources:
         arxiv_api=1,
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/search_arxiv.py"
 
@@ -57,6 +61,8 @@ rule screen_papers:
         "results/logs/screen_papers/{study}.log",
     benchmark:
         "results/benchmarks/screen_papers/{study}.tsv"
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/screen_papers.py"
 
@@ -72,6 +78,8 @@ rule fetch_fulltext:
         fulltext=config["literature"]["fulltext"],
     log:
         "results/logs/fetch_fulltext/{study}.log",
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/fetch_fulltext.py"
 

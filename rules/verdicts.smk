@@ -29,6 +29,8 @@ rule check_claims:
         "results/logs/check_claims/{study}.log",
     benchmark:
         "results/benchmarks/check_claims/{study}.tsv"
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/check_claims.py"
 
@@ -62,6 +64,8 @@ rule tribunal:
         "results/logs/tribunal/{study}.log",
     benchmark:
         "results/benchmarks/tribunal/{study}.tsv"
+    conda:
+        "../envs/literature.yaml"
     script:
         "../scripts/tribunal.py"
 

@@ -19,6 +19,8 @@ rule load_warehouse:
         "results/logs/load_warehouse.log",
     benchmark:
         "results/benchmarks/load_warehouse.tsv"
+    conda:
+        "../envs/report.yaml"
     script:
         "../scripts/load_warehouse.py"
 
@@ -60,5 +62,7 @@ rule render_report:
         "results/logs/render_report/{study}.log",
     benchmark:
         "results/benchmarks/render_report/{study}.tsv"
+    conda:
+        "../envs/report.yaml"
     script:
         "../scripts/render_report.py"
