@@ -44,7 +44,7 @@ def needs_cluster(test):
     return test
 
 STUDY = "gpu"
-RUN_LIMIT_S = 300  # per Snakemake run; `timeout -k 30` kills it (and the test fails) beyond that
+RUN_LIMIT_S = 480  # per Snakemake run; `timeout -k 30` kills it (and the test fails) beyond that
 SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/(\S*)/\d+\.log\)")
 
 
@@ -133,9 +133,9 @@ def cluster():
 
 @pytest.fixture(scope="module")
 def runs(cluster, tmp_path_factory):
-    """All workflow runs of the module, overlapped where independent.
+    """All workflow runs of the module, overlapped where independent; each test judges its own run.
 
-    In the background: a local run of the l4+t4 config, and a Slurm run whose searches fail.
+    In the background: a local run of the l4+t4 config, and a Slurm run whose search fails.
     In front: the l4 run through profiles/slurm-l4, a dry run of the l4+t4 config, then its
     Slurm run through profiles/slurm (which must add only the T4 jobs).
     """
@@ -148,20 +148,38 @@ def runs(cluster, tmp_path_factory):
     bad["literature"]["snapshot_path"] = str(fail_dir / "corpus.jsonl")
     bad["studies"][STUDY]["queries"] = bad["studies"][STUDY]["queries"][:1]
     write_config(fail_dir, bad)
-    local = Run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(local_dir), "--configfile",
-                 str(local_dir / "config.yaml"), "--cores", "2"], local_dir)
-    fail = Run(slurm_cmd(fail_dir, "slurm", targets=(f"results/{STUDY}/papers.parquet",)), fail_dir)
-    l4 = Run(slurm_cmd(slurm_dir, "slurm-l4", *_gpu_placement("l4")), slurm_dir)
-    assert l4.result().returncode == 0, tail(l4.result())
-    start = time.monotonic()
-    plan = {rule: n for rule, n in planned_jobs(slurm_dir).items() if rule != "all"}  # `all` never reaches Slurm
-    dry_secs = time.monotonic() - start
-    t4 = Run(slurm_cmd(slurm_dir, "slurm", *_gpu_placement("t4")), slurm_dir)
-    t4.result()
-    fail.result()
-    local.result()
-    return {"cfg": cfg, "local": local, "fail": fail, "l4": l4, "t4": t4, "plan": plan,
-            "dry_secs": dry_secs, "cluster_secs": cluster}
+    started = []
+    try:
+        local = Run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(local_dir), "--configfile",
+                     str(local_dir / "config.yaml"), "--cores", "2"], local_dir)
+        started.append(local)
+        fail = Run(slurm_cmd(fail_dir, "slurm", targets=(f"results/{STUDY}/papers.parquet",)), fail_dir)
+        started.append(fail)
+        l4 = Run(slurm_cmd(slurm_dir, "slurm-l4", *_gpu_placement("l4")), slurm_dir)
+        started.append(l4)
+        plan, t4 = None, None
+        if l4.result().returncode == 0:
+            start = time.monotonic()
+            plan = {rule: n for rule, n in planned_jobs(slurm_dir).items() if rule != "all"}  # `all` stays local
+            dry_secs = time.monotonic() - start
+            t4 = Run(slurm_cmd(slurm_dir, "slurm", *_gpu_placement("t4")), slurm_dir)
+            started.append(t4)
+            t4.result()
+        fail.result()
+        local.result()
+    finally:
+        for run in started:  # only on an error above: never leave a run behind
+            if run.proc.poll() is None:
+                run.proc.terminate()  # `timeout` passes it on to Snakemake, which cancels its jobs
+                try:
+                    run.proc.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    run.proc.kill()
+                    run.proc.wait()
+    print(f"slurm timings (s): cluster start {cluster:.0f}, l4 run {l4.secs:.0f}, "
+          f"t4 run {t4.secs if t4 else float('nan'):.0f}, dry run {dry_secs if t4 else float('nan'):.0f}, "
+          f"failing run {fail.secs:.0f}, local run {local.secs:.0f}")
+    return {"cfg": cfg, "local": local, "fail": fail, "l4": l4, "t4": t4, "plan": plan}
 
 
 @needs_cluster
@@ -188,7 +206,9 @@ def _check_placement(jobs, device):
 
 @needs_cluster
 def test_l4_profile_runs_the_workflow_with_benchmarks_on_l4_gpus(runs):
-    jobs = submitted(runs["l4"].result())
+    res = runs["l4"].result()
+    assert res.returncode == 0, tail(res)
+    jobs = submitted(res)
     rules = {rule for _, rule, _ in jobs}
     assert {"plan_queries", "search_arxiv", "screen_papers", "extract_claims", "bench_cnn", "bench_moe",
             "check_claims", "tribunal", "load_warehouse", "render_report"} <= rules, rules
@@ -198,6 +218,7 @@ def test_l4_profile_runs_the_workflow_with_benchmarks_on_l4_gpus(runs):
 
 @needs_cluster
 def test_adding_t4_schedules_only_t4_benchmarks_and_what_depends_on_them(runs):
+    assert runs["t4"] is not None, "the l4 run failed, so t4 was never added"
     plan = runs["plan"]
     assert plan.get("bench_cnn") == 1 and plan.get("bench_moe") == 1, plan
     assert not {"plan_queries", "search_arxiv", "screen_papers", "fetch_fulltext", "extract_claims",
@@ -227,6 +248,7 @@ WAREHOUSE_KEYS = {
 def test_warehouse_matches_a_local_run_of_the_same_config(runs):
     local = runs["local"].result()
     assert local.returncode == 0, tail(local)
+    assert runs["t4"] is not None and runs["t4"].result().returncode == 0, "no Slurm run to compare"
     tables = {}
     for name in ("local", "t4"):
         con = duckdb.connect(str(runs[name].workdir / "results/sovereign.duckdb"), read_only=True)
