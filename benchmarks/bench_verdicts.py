@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 import tempfile
 import time
@@ -37,7 +38,9 @@ def job_seconds(work: Path) -> dict[str, float]:
             for f in files:
                 with open(f) as fh:
                     row = next(csv.DictReader(fh, delimiter="\t"))
-                out[str(f.relative_to(work / "results" / "benchmarks"))] = round(float(row["s"]), 2)
+                cpu = row.get("cpu_time")
+                out[str(f.relative_to(work / "results" / "benchmarks"))] = {
+                    "wall_s": round(float(row["s"]), 2), "cpu_s": round(float(cpu), 2) if cpu not in (None, "", "NA") else None}
     return out
 
 
@@ -58,7 +61,7 @@ def main() -> int:
         print(res.stdout[-3000:], res.stderr[-3000:])
         return 1
     print(f"default run (or reuse) in {work}: {time.perf_counter() - t0:.1f} s")
-    walls = []
+    walls, loads = [], []
     for i in range(args.repeats):
         t0 = time.perf_counter()
         res = snakemake(work, "--forcerun", *STAGES)
@@ -67,11 +70,17 @@ def main() -> int:
             print(res.stdout[-3000:], res.stderr[-3000:])
             return 1
         walls.append(wall)
+        loads.append(os.getloadavg()[0])
         ran = [ln.split("rule ")[1].rstrip(":") for ln in res.stderr.splitlines() if ln.startswith(("rule ", "localrule "))]
         print(f"repeat {i + 1}: {wall:.1f} s wall for {len([r for r in ran if r != 'all'])} jobs "
               f"({', '.join(sorted(set(ran) - {'all'}))})")
+    jobs = job_seconds(work)
+    cpu_total = sum(j["cpu_s"] or 0 for j in jobs.values())
+    # the machine may be shared: the load average says how much the wall time is inflated
     print(json.dumps({"wall_s": [round(w, 2) for w in walls], "best_s": round(min(walls), 2),
-                      "jobs_s": job_seconds(work), "target_s": 30}, indent=2))
+                      "load_avg_1min": [round(x, 1) for x in loads], "jobs": jobs,
+                      "cpu_s_total": round(cpu_total, 1), "cpu_s_total_over_2_cores": round(cpu_total / 2, 1),
+                      "target_s": 30}, indent=2))
     return 0
 
 
