@@ -85,7 +85,8 @@ def method_weaknesses(state: RoundState) -> list[dict]:
             desc = "; ".join(f"{p}: {'/'.join(sorted(b))}" for p, b in by_prec.items())
             out.append(_item(f"method weakness: precision confounded with framework ({desc})", -0.5,
                              _ids(pairs)))
-    if "moe_routing" in state.bench_suites:
+    used = " ".join(state.checks["bench_rows"].dropna()) if "bench_rows" in state.checks else ""
+    if "moe_routing/" in used:
         out.append(_item("method weakness: routing measurements use shape-matched synthetic workloads, not the "
                          "VQAv2/Visual7W datasets", -0.5, ["suite:moe_routing"]))
     return out
@@ -146,7 +147,8 @@ def validator(state: RoundState) -> tuple[float, list[dict]]:
         if len(papers) > 1:
             items.append(_item(f"{len(papers)} independent papers contribute grounded claims",
                                _cap(len(papers) - 1, 0.5, 1.5), [f"paper:{p}" for p in papers[:6]]))
-    corr = [x for x in state.corroboration if x["independent"]]
+    empirical_ids = set(emp["claim_id"]) if len(emp) else set()
+    corr = [x for x in state.corroboration if x["independent"] and x["claim_id"] in empirical_ids]
     if corr:
         items.append(_item(f"{len(corr)} claims corroborated by another fetched paper (re-grounding)",
                            _cap(len(corr), 0.25, 1),
