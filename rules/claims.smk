@@ -7,6 +7,11 @@ def _vocab_file(wc):
     return path or os.path.join(workflow.basedir, "config", "vocab.yaml")
 
 
+# Each rule gets only the keys it uses, so changing a grounding threshold never reruns extraction.
+EXTRACT_KEYS = ("vocab_path", "use_full_text", "kept_only")
+GROUND_KEYS = ("min_support", "agree_tolerance", "use_embeddings")
+
+
 rule extract_claims:
     input:
         papers="results/{study}/papers.parquet",
@@ -15,7 +20,7 @@ rule extract_claims:
     output:
         "results/{study}/claims.parquet",
     params:
-        claims=config["claims"],
+        claims={k: config["claims"][k] for k in EXTRACT_KEYS},
     log:
         "results/logs/extract_claims/{study}.log",
     benchmark:
@@ -34,7 +39,7 @@ rule ground_claims:
     output:
         "results/{study}/claim_support.parquet",
     params:
-        claims=config["claims"],
+        claims={k: config["claims"][k] for k in GROUND_KEYS},
         embeddings=config["embeddings"],
     log:
         "results/logs/ground_claims/{study}.log",
