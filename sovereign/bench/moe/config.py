@@ -11,7 +11,7 @@ from pathlib import Path
 from ..config import DeviceSpec, devices_from_config
 from ..errors import BenchConfigError
 from ..tracker import TimingConfig
-from .routing import OnDemandConfig, parse_strategy
+from .strategy import OnDemandConfig, parse_strategy
 
 KEY = "bench.suites.moe_routing"
 DTYPES = ("fp32", "bf16", "fp16")
