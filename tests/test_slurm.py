@@ -45,7 +45,9 @@ def needs_cluster(test):
 
 STUDY = "gpu"
 RUN_LIMIT_S = 900  # per Snakemake run: `timeout -k 30` kills a hung run (CI takes far less; a loaded 2-core box up to ~10 min)
-SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/(\S*)/\d+\.log\)")
+# The plugin logs each sbatch as "... submitted with SLURM jobid N (log: .../rule_<rule>/<wildcards>/N.log)";
+# a rule without wildcards has no <wildcards> folder.
+SUBMITTED = re.compile(r"has been submitted with SLURM jobid (\d+) \(log: \S*/rule_(\w+)/(?:(\S+)/)?\d+\.log\)")
 
 
 def slurm_config() -> dict:
