@@ -12,8 +12,8 @@ def _bench_device(wc):
 
 
 def _bench_gpus(wc):
-    d = _bench_device(wc)
-    return d["gpus"] if d["kind"] == "cuda" else 0
+    # whatever the kind: an entry may place CPU-kind work on a GPU node (and hold its GPU)
+    return _bench_device(wc).get("gpus", 0)
 
 
 rule bench_cnn:

@@ -22,8 +22,7 @@ def _moe_device(wc):
 
 
 def _moe_gpus(wc):
-    d = _moe_device(wc)
-    return d.get("gpus", 1) if d.get("kind") == "cuda" else 0
+    return _moe_device(wc).get("gpus", 0)
 
 
 rule bench_moe:

@@ -113,17 +113,6 @@ def tail(res: subprocess.CompletedProcess) -> str:
     return (res.stdout + res.stderr)[-4000:]
 
 
-def _gpu_placement(device: str) -> list[str]:
-    """GPU requests for the benchmark rules of a CPU-kind device entry.
-
-    rules/bench.smk and rules/bench_moe.smk request `devices.<name>.gpus` only for `kind: cuda`
-    entries; this test places CPU-kind entries on GPU partitions, so it asks for their GPU here,
-    with the same values as the entry's `gpus` and `gpu_model`. The partition comes from the entry.
-    """
-    return ["--set-resources", "bench_cnn:gpu=1", f"bench_cnn:gpu_model={device}",
-            "bench_moe:gpu=1", f"bench_moe:gpu_model={device}"]
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """Start the test cluster once for the module and stop it (every daemon by PID) at the end."""
@@ -157,14 +146,14 @@ def runs(cluster, tmp_path_factory):
         started.append(local)
         fail = Run(slurm_cmd(fail_dir, "slurm", targets=(f"results/{STUDY}/papers.parquet",)), fail_dir)
         started.append(fail)
-        l4 = Run(slurm_cmd(slurm_dir, "slurm-l4", *_gpu_placement("l4")), slurm_dir)
+        l4 = Run(slurm_cmd(slurm_dir, "slurm-l4"), slurm_dir)
         started.append(l4)
         plan, t4 = None, None
         if l4.result().returncode == 0:
             start = time.monotonic()
             plan = {rule: n for rule, n in planned_jobs(slurm_dir).items() if rule != "all"}  # `all` stays local
             dry_secs = time.monotonic() - start
-            t4 = Run(slurm_cmd(slurm_dir, "slurm", *_gpu_placement("t4")), slurm_dir)
+            t4 = Run(slurm_cmd(slurm_dir, "slurm"), slurm_dir)
             started.append(t4)
             t4.result()
         fail.result()
