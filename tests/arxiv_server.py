@@ -50,7 +50,7 @@ def atom_feed(records: list[dict], total: int | None = None, start: int = 0, bas
 class ArxivTestServer:
     """Serve queued behaviours on 127.0.0.1; `.url` is the API endpoint, `.requests` what came in."""
 
-    def __init__(self, records: list[dict] | None = None):
+    def __init__(self, records: list[dict] | dict[str, dict] | None = None):
         self.records = records or []
         self.behaviours: list[str] = []
         self.requests: list[dict] = []
@@ -80,8 +80,9 @@ class ArxivTestServer:
                         pass  # the client gave up on purpose (size limit)
                     return
                 qs = parse_qs(parsed.query)
+                ids = [i for i in qs.get("id_list", [""])[0].split(",") if i]
                 server.requests.append({"time": time.monotonic(), "query": qs.get("search_query", [""])[0],
-                                        "start": int(qs.get("start", ["0"])[0])})
+                                        "start": int(qs.get("start", ["0"])[0]), "id_list": ids})
                 behaviour = server.behaviours.pop(0) if server.behaviours else "ok"
                 if behaviour == "hang":
                     server._stop.wait(30)
@@ -97,7 +98,10 @@ class ArxivTestServer:
                     return
                 start = int(qs.get("start", ["0"])[0])
                 size = int(qs.get("max_results", ["100"])[0])
-                recs = [] if behaviour == "empty" else server.records
+                records = server.records
+                if isinstance(records, dict):  # keyed by id: id_list requests get those ids, in order
+                    records = [records[i] for i in ids if i in records] if ids else list(records.values())
+                recs = [] if behaviour == "empty" else records
                 self._send(200, atom_feed(recs[start:start + size], total=len(recs), start=start, base=server.base))
 
             def _send(self, code, body):

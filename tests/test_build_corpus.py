@@ -5,14 +5,11 @@ import importlib.util
 import json
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from arxiv_server import atom_feed
+from arxiv_server import ArxivTestServer
 from sovereign.errors import CorpusError
 from sovereign.literature.snapshot import load_corpus
 
@@ -38,54 +35,9 @@ HAND = {"id": "1911.02549", "title": "MLPerf Inference Benchmark", "authors": ["
         "full_text": "Four scenarios: single-stream, multi-stream, server, offline."}
 
 
-class AtomServer:
-    """Answers id_list requests with the matching records and search_query requests with all of them."""
-
-    def __init__(self, records: dict):
-        self.records = records
-        self.behaviours: list[str] = []
-        self.requests: list[dict] = []
-        srv = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):  # noqa: N802 - http.server API
-                qs = parse_qs(urlparse(self.path).query)
-                ids = [i for i in qs.get("id_list", [""])[0].split(",") if i]
-                srv.requests.append({"id_list": ids, "query": qs.get("search_query", [""])[0]})
-                behaviour = srv.behaviours.pop(0) if srv.behaviours else "ok"
-                if behaviour.isdigit():
-                    return self._send(int(behaviour), b"trouble")
-                recs = [srv.records[i] for i in ids if i in srv.records] if ids else list(srv.records.values())
-                self._send(200, atom_feed(recs, base=srv.base))
-
-            def _send(self, code, body):
-                self.send_response(code)
-                self.send_header("Content-Type", "application/atom+xml")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.url = f"{self.base}/api/query"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture()
 def server():
-    with AtomServer({k: dict(v) for k, v in LIVE.items()}) as srv:
+    with ArxivTestServer({k: dict(v) for k, v in LIVE.items()}) as srv:
         yield srv
 
 
