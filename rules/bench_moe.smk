@@ -13,7 +13,7 @@ BENCH_MOE_STEM = "results/bench/moe_routing/{device}/{workload}"
 
 
 def _moe_params(wc):
-    specs = (config.get("verdicts") or {}).get("devices_file") or "config/devices.yaml"
+    specs = (config.get("verdicts") or {}).get("devices_file") or os.path.join(workflow.basedir, "config", "devices.yaml")
     return moe_job_params(config, wc.device, hardware_peaks(specs, wc.device))
 
 

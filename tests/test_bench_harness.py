@@ -109,6 +109,10 @@ def test_result_rejects_bad_rows(kwargs, match):
     ("L4", "Tesla T4", True, "must be a GPU whose name contains 'L4', found 'Tesla T4'"),
     ("L4", "", True, "found no CUDA GPU"),
     ("L4", "Tesla T4", False, DeviceMismatchError),
+    ("L4", "NVIDIA L40S", False, DeviceMismatchError),
+    ("A10", "NVIDIA A100-SXM4-80GB", False, DeviceMismatchError),
+    ("T4", "NVIDIA T400", False, DeviceMismatchError),
+    ("H200", "NVIDIA H200 NVL", False, ""),
     ("", "", False, DeviceMismatchError),
 ])
 def test_verify_device(expected, reported, allow, outcome):

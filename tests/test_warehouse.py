@@ -102,3 +102,15 @@ def test_sql_cli_is_read_only(tmp_path, capsys):
     assert main(["sql", "--db", str(db), "DELETE FROM papers"]) == 1
     assert "read-only" in capsys.readouterr().err.lower()
     assert query(str(db), "SELECT count(*) AS n FROM papers").n[0] == 3
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    from sovereign.io import write_json
+
+    write_json(tmp_path / "x.json", {"a": 1})
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "x.json").stat().st_mode) == 0o666 & ~umask

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 
+from ..config import ROOT
 from ..literature.queries import load_expansions, plan_queries
 
 
@@ -11,7 +12,7 @@ def add_parser(sub):
     p = sub.add_parser("plan", help="print the search queries planned for a question")
     p.add_argument("question")
     p.add_argument("--min-queries", type=int, default=4)
-    p.add_argument("--expansions", default="resources/query_expansions.yaml",
+    p.add_argument("--expansions", default=str(ROOT / "resources" / "query_expansions.yaml"),
                    help="query-expansion YAML file ('' for none; default: %(default)s)")
     return p
 

@@ -78,7 +78,7 @@ def _one(paper: dict, corpus: dict, cfg: dict) -> dict:
     cache = Path(cfg["cache_dir"])
     txt_file = cache / f"{_SAFE.sub('_', pid)}.txt"
     if txt_file.exists():
-        text = txt_file.read_text(encoding="utf-8")
+        text = txt_file.read_text(encoding="utf-8")[: cfg["max_chars"]]
         return {**row, "status": "ok", "origin": "cache", "chars": len(text), "text": text}
     try:
         data = download_pdf(url, cache / f"{_SAFE.sub('_', pid)}.pdf", int(cfg["max_pdf_mb"] * 1e6))
