@@ -37,7 +37,9 @@ def key_terms(question: str) -> tuple[list[str], list[str]]:
 
 def _present(term: str, text: str, words: set[str]) -> bool:
     if "-" in term or any(c.isdigit() for c in term):
-        return term in text or term.replace("-", " ") in text or term.replace("-", "") in text
+        # whole words: "l4" must not be found inside "l40s", nor "t4" inside "t400"
+        forms = {term, term.replace("-", " "), term.replace("-", "")}
+        return any(re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", text) for f in forms)
     return term in words or _stem(term) in words
 
 
