@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
-import os
 
 import duckdb
 import pandas as pd
@@ -153,6 +152,4 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
         written.append(out_md)
     if charts_dir and images:
         written += save_images(specs, charts_dir, png_scale)
-    for path in written:  # temporary files are created private; a report is meant to be read
-        os.chmod(path, 0o644)
     return {"files": written, "charts": list(specs)}
