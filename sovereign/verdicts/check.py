@@ -11,7 +11,7 @@ import pandas as pd
 from ..io import read_table, write_parquet
 from .hardware import Hardware, load_hardware
 from .match import ROUTING_SUITE, Bench, clean, row_key, side
-from .plausibility import assess
+from .plausibility import as_number, assess
 from .settings import CheckConfig
 
 log = logging.getLogger(__name__)
@@ -35,14 +35,6 @@ CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value
                  "qualifier", "sentence", "claimed_low", "claimed_high", "bench_rows", "measured_utilization",
                  "plausibility_reason", "text_support", "numbers_grounded", "confidence", "contradicted",
                  "evidence_devices"]
-
-
-def _num(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f
 
 
 def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None) -> dict:
@@ -85,7 +77,7 @@ def _suite_for(claim: dict) -> str | None:
 
 def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
     """An absolute figure against the best matching measurement over the dimensions the claim leaves open."""
-    metric, value = claim["metric"], _num(claim.get("value"))
+    metric, value = claim["metric"], as_number(claim.get("value"))
     col, higher, why = _column(metric, bench)
     if why or value is None:
         return _result("UNTESTABLE", why or "the claim carries no value", value)
@@ -219,7 +211,7 @@ def cfg_routing_baseline(rows: pd.DataFrame) -> str:
 
 def check_batch_range(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
     """A batch range against where measured efficiency peaks (items per joule, else the throughput knee)."""
-    low, high = _num(claim.get("low")), _num(claim.get("high"))
+    low, high = as_number(claim.get("low")), as_number(claim.get("high"))
     if low is None or high is None:
         return _result("UNTESTABLE", "the claim gives no batch range (low/high)")
     mid = (low + high) / 2
@@ -263,7 +255,7 @@ def _knee(g: pd.DataFrame, gain: float):
 
 def check_spec(claim: dict, hw: Hardware, cfg: CheckConfig) -> dict:
     """A datasheet figure: the suites do not measure it; it is compared with config/devices.yaml."""
-    value = _num(claim.get("value"))
+    value = as_number(claim.get("value"))
     return _result("UNTESTABLE", f"spec claim ({claim.get('metric')}): the suites measure no "
                    f"{UNMEASURED.get(claim.get('metric'), claim.get('metric'))}", value)
 
@@ -277,25 +269,25 @@ def check_claim(claim: dict, bench: Bench, hw: Hardware, cfg: CheckConfig) -> di
     if kind == "spec":
         return check_spec(claim, hw, cfg)
     if metric in UNMEASURED:
-        return _result("UNTESTABLE", f"the suites measure no {UNMEASURED[metric]}", _num(claim.get("value")))
+        return _result("UNTESTABLE", f"the suites measure no {UNMEASURED[metric]}", as_number(claim.get("value")))
     if kind == "batch_range":
         return check_batch_range(claim, bench, cfg)
     if metric not in METRICS and metric != "efficiency":
         return _result("UNTESTABLE", f"the suites measure no {metric or 'metric named by the claim'}",
-                       _num(claim.get("value")))
+                       as_number(claim.get("value")))
     if kind == "ratio":
-        return compare_sides(claim, bench, cfg, bench.hw, claimed=_num(claim.get("value")))
+        return compare_sides(claim, bench, cfg, bench.hw, claimed=as_number(claim.get("value")))
     if kind == "change":
-        v_from, v_to = _num(claim.get("value_from")), _num(claim.get("value_to"))
+        v_from, v_to = as_number(claim.get("value_from")), as_number(claim.get("value_to"))
         if v_from and v_to is not None and clean(claim.get("unit")) != "%":
             return compare_sides(claim, bench, cfg, bench.hw, claimed=v_to / v_from)
-        value = _num(claim.get("value"))
+        value = as_number(claim.get("value"))
         if value is None and v_from and v_to is not None:
             value = (v_to / v_from - 1) * 100
         return compare_sides(claim, bench, cfg, bench.hw, percent=True, claimed=value)
     if kind == "absolute" and metric in METRICS:
         return check_absolute(claim, bench, cfg)
-    return _result("UNTESTABLE", f"no check for a {kind} claim on {metric}", _num(claim.get("value")))
+    return _result("UNTESTABLE", f"no check for a {kind} claim on {metric}", as_number(claim.get("value")))
 
 
 def confidence(status: str, support: float | None, grounded, plausibility: str) -> float:
@@ -318,7 +310,7 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
         res = check_claim(claim, bench, bench.hw, cfg)
         plaus = assess(claim, bench.hw, cfg)
         s = sup.get(claim["claim_id"], {})
-        support_v, grounded = _num(s.get("text_support")), s.get("numbers_grounded")
+        support_v, grounded = as_number(s.get("text_support")), s.get("numbers_grounded")
         grounded = None if grounded is None or (isinstance(grounded, float) and math.isnan(grounded)) else bool(grounded)
         ratio = res["ratio"]
         # a synthetic router on synthetic workloads can fail to reproduce a trained model's routing, never refute it

@@ -9,7 +9,8 @@ from .match import clean, parse_batch
 BANDWIDTH_UNITS = {"tb/s": 1000.0, "gb/s": 1.0}
 
 
-def _num(v):
+def as_number(v) -> float | None:
+    """A float, or None for missing, non-numeric or NaN values."""
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -66,7 +67,7 @@ def device_ratio(claimed: float, dev_a: str, dev_b: str, precision: str | None, 
 
 def spec_value(claim: dict, hw: Hardware, cfg) -> dict:
     """A datasheet claim (bandwidth) against config/devices.yaml."""
-    spec, value = hw.resolve(clean(claim.get("subject_device"))), _num(claim.get("value"))
+    spec, value = hw.resolve(clean(claim.get("subject_device"))), as_number(claim.get("value"))
     unit = clean(claim.get("unit"))
     if spec is None or value is None or clean(claim.get("metric")) != "bandwidth" or unit not in BANDWIDTH_UNITS:
         return _out("unknown", None, "")
@@ -84,7 +85,7 @@ def assess(claim: dict, hw: Hardware, cfg) -> dict:
     kind, metric = clean(claim.get("kind")), clean(claim.get("metric"))
     dev, model = clean(claim.get("subject_device")), clean(claim.get("subject_model"))
     prec = clean(claim.get("subject_precision"))
-    value = _num(claim.get("value"))
+    value = as_number(claim.get("value"))
     if kind == "spec":
         return spec_value(claim, hw, cfg)
     if kind == "absolute" and metric == "throughput" and value and dev and model:
@@ -97,7 +98,7 @@ def assess(claim: dict, hw: Hardware, cfg) -> dict:
     base_dev = clean(claim.get("baseline_device"))
     if kind in ("ratio", "change") and metric in ("throughput", "speedup") and dev and base_dev and dev != base_dev:
         ratio = value
-        v_from, v_to = _num(claim.get("value_from")), _num(claim.get("value_to"))
+        v_from, v_to = as_number(claim.get("value_from")), as_number(claim.get("value_to"))
         if kind == "change" and v_from and v_to:
             ratio = v_to / v_from
         if ratio and clean(claim.get("unit")) in (None, "x"):
