@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from workflow import ROOT, planned_jobs, snakemake, write_config
+from workflow import ROOT, planned_jobs, run_default, write_config
 
 pytestmark = pytest.mark.slow
 STUDIES = ("gpu", "routing")
@@ -19,12 +19,7 @@ TARGETS = tuple(f"results/{s}/claim_support.parquet" for s in STUDIES)
 def ran(tmp_path_factory):
     """One real run up to ground_claims for both studies on the bundled corpus (TF-IDF only, for speed)."""
     workdir = tmp_path_factory.mktemp("claims_wf")
-    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    cfg["embeddings"]["backend"] = "none"
-    write_config(workdir, copy.deepcopy(cfg))
-    res = snakemake(workdir, *TARGETS)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return workdir, cfg
+    return workdir, run_default(workdir, *TARGETS)
 
 
 def test_both_studies_get_grounded_claims(ran):

@@ -5,9 +5,8 @@ import copy
 import re
 
 import pytest
-import yaml
 
-from workflow import ROOT, planned_jobs, snakemake, write_config
+from workflow import planned_jobs, run_default, snakemake, write_config
 
 pytestmark = pytest.mark.slow
 TARGETS = ("results/gpu/fulltext.parquet", "results/routing/fulltext.parquet")
@@ -17,12 +16,7 @@ TARGETS = ("results/gpu/fulltext.parquet", "results/routing/fulltext.parquet")
 def ran(tmp_path_factory):
     """One real run of the literature stage for both studies (TF-IDF only, for speed)."""
     workdir = tmp_path_factory.mktemp("wf")
-    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    cfg["embeddings"]["backend"] = "none"
-    write_config(workdir, copy.deepcopy(cfg))
-    res = snakemake(workdir, *TARGETS)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return workdir, cfg
+    return workdir, run_default(workdir, *TARGETS)
 
 
 def test_unchanged_rerun_does_nothing(ran):

@@ -42,3 +42,15 @@ def planned_jobs(workdir: Path, *targets: str) -> dict[str, int]:
         if m.group(1) != "total":
             jobs[m.group(1)] = int(m.group(2))
     return jobs
+
+
+def run_default(workdir: Path, *targets: str) -> dict:
+    """Run the default config (embeddings off, for speed) up to `targets`; return that config."""
+    import copy
+
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["embeddings"]["backend"] = "none"
+    write_config(workdir, copy.deepcopy(cfg))
+    res = snakemake(workdir, *targets)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return cfg
