@@ -6,7 +6,6 @@ import shutil
 
 import pandas as pd
 import pytest
-import yaml
 
 from workflow import ROOT, planned_jobs, run_default, write_config
 
