@@ -1,5 +1,13 @@
 # Literature: plan_queries -> search_arxiv (one job per query) -> screen_papers -> fetch_fulltext
 
+# On a cluster these run where Snakemake runs (the login node), never as Slurm jobs: the two that
+# talk to arXiv need internet, which compute nodes often lack, and planning takes milliseconds.
+# Each would otherwise cost a job's queueing and start-up (over ten seconds) on the critical path.
+localrules:
+    plan_queries,
+    search_arxiv,
+    fetch_fulltext,
+
 
 rule plan_queries:
     output:
@@ -22,6 +30,11 @@ def _snapshot_input(wc):
     return [lit["snapshot_path"]] if lit["source"] in ("snapshot", "auto") else []
 
 
+# A search's params hold only the settings its source uses: tuning `literature.arxiv` reruns no
+# snapshot search, and swapping the snapshot file reruns no live one (the file is an input there).
+_LIVE = config["literature"]["source"] in ("arxiv", "auto")
+
+
 rule search_arxiv:
     input:
         snapshot=_snapshot_input,
@@ -30,9 +43,9 @@ rule search_arxiv:
     params:
         query=lambda wc: query_by_id(wc.study, wc.qid),
         source=config["literature"]["source"],
-        snapshot_path=config["literature"]["snapshot_path"],
+        snapshot_path=config["literature"]["snapshot_path"] if config["literature"]["source"] != "arxiv" else None,
         max_results=config["literature"]["max_results"],
-        arxiv=config["literature"]["arxiv"],
+        arxiv=config["literature"]["arxiv"] if _LIVE else None,
     log:
         "results/logs/search_arxiv/{study}/{qid}.log",
     resources:

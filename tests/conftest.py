@@ -10,6 +10,15 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Lines a test wants in the run's summary (e.g. the Slurm test's phase timings), printed at the end.
+SUMMARY_LINES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SUMMARY_LINES:
+        terminalreporter.section("sovereign timings")
+        for line in SUMMARY_LINES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
