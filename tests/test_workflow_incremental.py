@@ -36,6 +36,18 @@ def test_threshold_change_reruns_screening_and_what_follows_never_searches(ran):
     assert jobs == {"screen_papers": 2, "fetch_fulltext": 2}
 
 
+def test_live_arxiv_settings_rerun_nothing_when_searching_the_snapshot(ran):
+    workdir, cfg = ran
+    assert cfg["literature"]["source"] == "snapshot"
+    changed = copy.deepcopy(cfg)
+    changed["literature"]["arxiv"]["delay_s"] = cfg["literature"]["arxiv"]["delay_s"] + 2
+    write_config(workdir, changed)
+    try:
+        assert planned_jobs(workdir, *TARGETS) == {}
+    finally:
+        write_config(workdir, copy.deepcopy(cfg))
+
+
 def test_query_change_reruns_only_that_studys_searches(ran):
     workdir, cfg = ran
     changed = copy.deepcopy(cfg)
