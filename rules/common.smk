@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, workflow.basedir)
 
-from sovereign.config import config_hash, validate_config
+from sovereign.config import validate_config
 from sovereign.errors import ConfigError
 from sovereign.literature.queries import load_expansions, plan_queries
 
@@ -29,7 +29,6 @@ for _key in ("snapshot_path", "expansions_path"):
     config["literature"][_key] = resource_path(config["literature"][_key])
 
 STUDIES = sorted(config["studies"])
-CONFIG_HASH = config_hash(config)
 
 # Stages register what load_warehouse reads: table name -> input function.
 WAREHOUSE_INPUTS = {}

@@ -1,4 +1,5 @@
 # Warehouse and report: load_warehouse -> render_report (one page per study)
+# (_devices_file comes from verdicts.smk)
 import os
 from pathlib import Path
 
@@ -10,11 +11,15 @@ def _warehouse_inputs(wc):
 rule load_warehouse:
     input:
         unpack(_warehouse_inputs),
+        devices_file=_devices_file,
     output:
         config["warehouse"],
     params:
+        # No config hash here: a param would rebuild the warehouse (and every report) on any config
+        # change. The script records the hash of the config it ran under in the `runs` table.
         tables=lambda wc: sorted(WAREHOUSE_INPUTS),
-        config_hash=CONFIG_HASH,
+        # the CPU baseline of the speedup_vs_cpu view (the devices file, when set, is an input)
+        baseline={k: config["verdicts"][k] for k in ("cpu_baseline_backend", "cpu_baseline_precision", "devices_file")},
     log:
         "results/logs/load_warehouse.log",
     benchmark:
@@ -47,6 +52,7 @@ rule render_report:
         db=config["warehouse"],
         screening="results/{study}/screening.json",
         committed=_committed_results,
+        devices_file=_devices_file,
     output:
         html=report("results/report/{study}.html", category="Reports", labels={"study": "{study}", "format": "html"}),
         md=report("results/report/{study}.md", category="Reports", labels={"study": "{study}", "format": "markdown"}),

@@ -1,7 +1,9 @@
-import sovereign.verdicts.views  # noqa: F401 - registers the verdict views
+from sovereign.config import config_hash
 from sovereign.smk import run_stage
+from sovereign.verdicts.views import verdict_views
 from sovereign.warehouse import load_warehouse
 
-inputs = {t: list(snakemake.input[t]) for t in snakemake.params.tables}  # noqa: F821
+p = snakemake.params  # noqa: F821 - provided by Snakemake
+inputs = {t: list(snakemake.input[t]) for t in p.tables}  # noqa: F821
 run_stage(snakemake, load_warehouse, db_path=snakemake.output[0], inputs=inputs,  # noqa: F821
-          config_hash=snakemake.params.config_hash)  # noqa: F821
+          config_hash=config_hash(snakemake.config), views=verdict_views(**p.baseline))  # noqa: F821

@@ -49,7 +49,19 @@ CONTRACT: dict[str, dict[str, str]] = {
                  "reasons": V},
 }
 
-# Views over the contract tables, created after every load. Stages append (name, sql).
+# What identifies a row. A load whose inputs give two different rows one key fails (rows that are
+# equal in every column are one row). bench_results has no key: suites add their own dimensions.
+KEYS: dict[str, tuple[str, ...]] = {
+    "queries": ("study", "query_id"),
+    "papers": ("study", "paper_id"),
+    "claims": ("study", "claim_id"),
+    "claim_support": ("study", "claim_id"),
+    "claim_checks": ("study", "claim_id"),
+    "tribunal_reviews": ("study", "round", "role"),
+    "verdicts": ("study", "round"),
+}
+
+# Views over the contract tables, created after every load (load_warehouse's `views` adds more).
 VIEWS: list[tuple[str, str]] = [
     ("study_papers_kept",
      "SELECT study, count(*) FILTER (WHERE kept) AS kept, count(*) AS retrieved, "
@@ -93,9 +105,22 @@ def _create(con, table: str, df: pd.DataFrame) -> None:
     con.unregister("_incoming")
 
 
+def _check_key(con, table: str, key: tuple[str, ...]) -> None:
+    cols = ", ".join(f'"{c}"' for c in key)
+    dup = con.execute(f'SELECT {cols}, count(*) AS n FROM "{table}" GROUP BY ALL HAVING n > 1 ORDER BY ALL').fetchall()
+    if dup:
+        shown = "; ".join(", ".join(map(str, row[:-1])) for row in dup[:3])
+        raise WarehouseError(f"table '{table}': {len(dup)} keys ({', '.join(key)}) have differing rows, e.g. {shown}; "
+                             "two stage outputs disagree about the same row")
+
+
 def load_warehouse(db_path: str, inputs: dict[str, list[str]], config_hash: str,
-                   keys: dict[str, list[str]] | None = None) -> dict[str, int]:
-    """Build the warehouse from `inputs` (table -> files); return the row count of each table."""
+                   keys: dict[str, tuple[str, ...]] | None = None,
+                   views: list[tuple[str, str]] | None = None) -> dict[str, int]:
+    """Build the warehouse from `inputs` (table -> files); return the row count of each table.
+
+    `keys` (default KEYS) names the columns that identify a row of each table; `views` are
+    (name, sql) created besides VIEWS."""
     unknown = sorted(set(inputs) - set(CONTRACT))
     if unknown:
         raise WarehouseError(f"no warehouse table named {unknown}; tables are {sorted(CONTRACT)}")
@@ -113,14 +138,11 @@ def load_warehouse(db_path: str, inputs: dict[str, list[str]], config_hash: str,
             for table in CONTRACT:
                 if table == "runs":
                     continue
-                df = _frame(table, [str(p) for p in inputs.get(table, [])])
-                key = (keys or {}).get(table)
-                if key and not df.empty:
-                    dup = df.duplicated(subset=key, keep=False)
-                    if dup.any():
-                        raise WarehouseError(f"table '{table}': {int(dup.sum())} rows share a key {key}")
-                _create(con, table, df)
-            for name, sql in VIEWS:
+                _create(con, table, _frame(table, [str(p) for p in inputs.get(table, [])]))
+                key = (KEYS if keys is None else keys).get(table)
+                if key:
+                    _check_key(con, table, key)
+            for name, sql in VIEWS + list(views or []):
                 con.execute(f'CREATE VIEW "{name}" AS {sql}')
             for table in CONTRACT:
                 counts[table] = con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0]

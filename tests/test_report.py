@@ -12,10 +12,10 @@ import yaml
 from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study
 from workflow import snakemake, write_config
 
-import sovereign.verdicts.views  # noqa: F401 - registers the views
 from sovereign.report.html import render_report
 from sovereign.verdicts.check import check_claims
 from sovereign.verdicts.tribunal import run_tribunal
+from sovereign.verdicts.views import verdict_views
 from sovereign.warehouse import load_warehouse, query
 
 HOSTILE_TITLE = '<script>alert(1)</script> "quoted" & \'single\' <b>bold</b> GPU inference'
@@ -70,7 +70,7 @@ def build_hostile_study(tmp_path: Path) -> dict:
     load_warehouse(str(db), {"papers": [paths["papers"]], "queries": [paths["queries"]], "claims": [paths["claims"]],
                              "claim_support": [paths["support"]], "bench_results": paths["bench"],
                              "claim_checks": [str(d / "ccf.parquet")], "tribunal_reviews": [str(d / "tr.parquet")],
-                             "verdicts": [str(d / "v.parquet")]}, "test")
+                             "verdicts": [str(d / "v.parquet")]}, "test", views=verdict_views())
     return {"db": db, "screening": paths["screening"]}
 
 
@@ -122,6 +122,19 @@ def test_verdict_views_answer_the_common_questions(tmp_path):
     assert (status["claims"], status["reproduced"], status["untestable"]) == (3, 2, 1)
     verdict = query(db, "SELECT * FROM study_verdict").to_dict("records")[0]
     assert verdict["decision"] == status["decision"] and verdict["rounds"] in (1, 2)
+
+
+def test_speedup_view_divides_by_the_configured_cpu_baseline(tmp_path):
+    bench = tmp_path / "bench.parquet"
+    pd.DataFrame([bench_row("cpu", "resnet18", "torch_eager", "fp32", 8, 100.0),
+                  bench_row("cpu", "resnet18", "onnxruntime_cpu", "int8", 8, 250.0),
+                  bench_row("l4", "resnet18", "tensorrt", "int8", 8, 5000.0)]).to_parquet(bench)
+    db = str(tmp_path / "w.duckdb")
+    sql = "SELECT speedup FROM speedup_vs_cpu WHERE device = 'l4'"
+    load_warehouse(db, {"bench_results": [str(bench)]}, "a", views=verdict_views())
+    assert query(db, sql).speedup.tolist() == [pytest.approx(50.0)]  # over PyTorch FP32, the default
+    load_warehouse(db, {"bench_results": [str(bench)]}, "b", views=verdict_views("ort", "INT8"))
+    assert query(db, sql).speedup.tolist() == [pytest.approx(20.0)]  # 'ort' is an alias of onnxruntime_cpu
 
 
 @pytest.fixture(scope="module")

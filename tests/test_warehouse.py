@@ -85,6 +85,19 @@ def test_input_without_contract_columns_is_refused(tmp_path):
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_two_inputs_disagreeing_about_one_row_are_refused_and_equal_rows_are_one(tmp_path):
+    inputs = _build(tmp_path)
+    papers = pd.read_parquet(inputs["papers"][0])
+    same, other = tmp_path / "same.parquet", tmp_path / "other.parquet"
+    papers.to_parquet(same)
+    papers.assign(title=papers["title"] + " (revised)").to_parquet(other)
+    db = tmp_path / "w.duckdb"
+    assert load_warehouse(str(db), {**inputs, "papers": [inputs["papers"][0], str(same)]}, "abc")["papers"] == 3
+    with pytest.raises(WarehouseError, match=r"table 'papers': 3 keys \(study, paper_id\) have differing rows"):
+        load_warehouse(str(db), {**inputs, "papers": [inputs["papers"][0], str(other)]}, "def")
+    assert query(str(db), "SELECT count(*) AS n FROM runs").n[0] == 1  # the good warehouse is kept as it was
+
+
 def test_unknown_table_and_missing_db(tmp_path):
     with pytest.raises(WarehouseError, match="no warehouse table named"):
         load_warehouse(str(tmp_path / "w.duckdb"), {"paper": []}, "abc")

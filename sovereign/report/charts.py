@@ -57,8 +57,9 @@ def cpu_speedup(bench: pd.DataFrame, baseline_backends: set[str], baseline_preci
     if ok.empty:
         return ok
     cpu = ok[ok["device"].astype(str).str.lower().str.startswith("cpu")]
-    base = cpu[cpu["backend"].astype(str).str.lower().isin(baseline_backends)
-               & (cpu["precision"].astype(str).str.lower() == baseline_precision)]
+    # backend names compare as hardware.key() spells them (Hardware.backend_names gives that spelling)
+    base = cpu[cpu["backend"].astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True).isin(baseline_backends)
+               & (cpu["precision"].astype(str).str.lower() == str(baseline_precision).lower())]
     if base.empty:
         return base
     base = base.groupby(["model", "batch_size"], as_index=False)["throughput_ips"].max().rename(

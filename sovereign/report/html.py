@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from ..io import read_json, write_text
+from ..verdicts.hardware import load_hardware
 
 CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem auto;max-width:1100px;color:#1b1f24;line-height:1.45}
@@ -83,18 +84,6 @@ def literature_sections(con, study: str, screening: dict) -> list[str]:
     return out
 
 
-def _baseline_backends(backend: str, devices_file: str | None) -> set[str]:
-    from ..verdicts.hardware import load_hardware
-
-    hw = load_hardware(devices_file or None)
-    b = backend.lower()
-    for name, aliases in hw.backends.items():
-        names = {str(x).lower() for x in (name, *aliases)}
-        if b in names:
-            return names
-    return {b}
-
-
 def render_report(db_path: str, study: str, question: str, screening_path: str, out_html: str,
                   out_md: str | None = None, charts_dir: str | None = None, suites: list[str] | None = None,
                   images: bool = True, png_scale: float = 1.0, committed_results: str = "",
@@ -113,7 +102,7 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     routing = (suites is not None and "moe_routing" in suites) or (
         not bench.empty and "moe_routing" in set(bench["suite"]))
     specs = charts.build(bench, data["claim_checks"], data["tribunal_reviews"], tolerance,
-                         _baseline_backends(cpu_baseline_backend, devices_file), cpu_baseline_precision)
+                         load_hardware(devices_file or None).backend_names(cpu_baseline_backend), cpu_baseline_precision)
     committed = load_committed(committed_results)
     with duckdb.connect(str(db_path), read_only=True) as con:
         lit = literature_sections(con, study, screening)
