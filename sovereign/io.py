@@ -60,18 +60,22 @@ def write_jsonl(path, records: Iterable[dict]) -> int:
     return n
 
 
-def read_jsonl(path) -> list[dict]:
-    """Read JSON lines, skipping blank lines; a bad line raises ValueError naming its number."""
-    out = []
+def iter_jsonl(path, comments: bool = False) -> Iterator[tuple[int, object]]:
+    """(line number, value) of each JSON line, skipping blank lines (and `//` lines when `comments`);
+    a bad line raises ValueError naming the file and the line."""
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
-            if not line.strip():
+            if not line.strip() or (comments and line.lstrip().startswith("//")):
                 continue
             try:
-                out.append(json.loads(line))
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"{path}:{lineno}: not valid JSON ({exc.msg})") from exc
-    return out
+
+
+def read_jsonl(path) -> list[dict]:
+    """Read JSON lines, skipping blank lines; a bad line raises ValueError naming its number."""
+    return [rec for _, rec in iter_jsonl(path)]
 
 
 def write_parquet(path, df: pd.DataFrame) -> None:

@@ -25,7 +25,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sovereign.errors import ArxivError, CorpusError  # noqa: E402
-from sovereign.io import atomic_path  # noqa: E402
+from sovereign.io import atomic_path, iter_jsonl  # noqa: E402
 
 DEFAULT_OUT = ROOT / "resources" / "corpus" / "arxiv_snapshot.jsonl"
 DEFAULT_URL = "https://export.arxiv.org/api/query"
@@ -85,19 +85,15 @@ def read_corpus(path: Path) -> list[dict]:
     if not path.exists():
         return []
     out, seen = [], set()
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{path}:{lineno}: not valid JSON ({exc.msg}); fix the line first") from exc
+    try:
+        for lineno, rec in iter_jsonl(path):
             rec = validate_record(rec, f"{path}:{lineno}")
             if rec["id"] in seen:
                 raise CorpusError(f"{path}:{lineno}: duplicate id {rec['id']!r}; fix the corpus first")
             seen.add(rec["id"])
             out.append(rec)
+    except ValueError as exc:
+        raise CorpusError(f"{exc}; fix the line first") from exc
     return out
 
 

@@ -1,13 +1,13 @@
 """The offline source: any JSONL file of arXiv-like records, ranked with BM25."""
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 
 from ..errors import CorpusError
+from ..io import iter_jsonl
 from ..text import content_tokens
 
 REQUIRED = ("id", "title")
@@ -39,19 +39,15 @@ def _check(rec, path, lineno) -> dict:
 def _load(path: str, mtime: float) -> tuple[dict, ...]:
     p = Path(path)
     records, seen = [], set()
-    with open(p, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip() or line.lstrip().startswith("//"):
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CorpusError(f"{path}:{lineno}: not valid JSON ({exc.msg}); fix or remove the line") from exc
+    try:
+        for lineno, rec in iter_jsonl(p, comments=True):
             rec = _check(rec, path, lineno)
             if rec["id"] in seen:
                 raise CorpusError(f"{path}:{lineno}: duplicate record id {rec['id']!r}")
             seen.add(rec["id"])
             records.append(rec)
+    except ValueError as exc:
+        raise CorpusError(f"{exc}; fix or remove the line") from exc
     if not records:
         raise CorpusError(f"{path}: the corpus holds no records")
     return tuple(records)

@@ -12,9 +12,11 @@ log = logging.getLogger(__name__)
 
 
 def _vl_version() -> str:
-    from altair.utils._importers import vl_version_for_vl_convert
+    """The Vega-Lite release altair writes its specs for, spelled as vl-convert names them: 'v6.4.1' -> 'v6_4'."""
+    import altair
 
-    return vl_version_for_vl_convert()
+    major, minor = altair.SCHEMA_VERSION.lstrip("v").split(".")[:2]
+    return f"v{major}_{minor}"
 
 
 def javascript_bundle(cache_dir: str | None = None) -> str:

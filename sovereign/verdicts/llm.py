@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 
-import requests
-
+from ..openai_compat import post_json
 from .errors import LLMBackendError
 from .settings import LLMConfig
 
@@ -29,23 +27,13 @@ INSTRUCTION = ("Answer with a JSON object {\"score\": <0-10>, \"rationale\": \"<
 
 def ask(cfg: LLMConfig, role: str, summary: dict) -> dict:
     """Ask the endpoint for one role's view; return {'llm_score', 'llm_rationale', 'llm_model'}."""
-    endpoint = cfg.url.rstrip("/") + "/chat/completions"
-    headers = {"Content-Type": "application/json"}
-    key = os.environ.get(cfg.api_key_env or "", "")
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
     body = {"model": cfg.model, "temperature": 0, "max_tokens": cfg.max_tokens,
             "messages": [{"role": "system", "content": ROLE_PROMPTS[role] + " " + INSTRUCTION},
                          {"role": "user", "content": json.dumps(summary, ensure_ascii=False, default=str)}]}
+    endpoint, answer = post_json(cfg.url, "/chat/completions", body, cfg.api_key_env, cfg.timeout_s, LLMBackendError, "LLM")
     try:
-        resp = requests.post(endpoint, json=body, headers=headers, timeout=cfg.timeout_s)
-    except requests.RequestException as exc:
-        raise LLMBackendError(f"LLM endpoint {endpoint} unreachable: {exc}") from exc
-    if resp.status_code != 200:
-        raise LLMBackendError(f"LLM endpoint {endpoint} answered {resp.status_code}: {resp.text[:300]}")
-    try:
-        content = resp.json()["choices"][0]["message"]["content"]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        content = answer["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError) as exc:
         raise LLMBackendError(f"LLM endpoint {endpoint} sent an answer without choices[0].message.content") from exc
     score, rationale = None, str(content).strip()
     match = re.search(r"\{.*\}", rationale, re.S)
