@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from pathlib import Path
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
@@ -115,3 +116,16 @@ def test_minilm_offline_model_gives_meaningful_similarities():
                  "A recipe for sourdough bread"], {"backend": "minilm", "batch_size": 8})
     assert mat.shape == (3, 384)
     assert mat[0] @ mat[1] > mat[0] @ mat[2] + 0.2
+
+
+def test_numpy_minilm_matches_sentence_transformers_vectors():
+    """tests/fixtures/minilm_reference.json holds vectors sentence-transformers computed for the same model
+    (its `made_with` says how): the NumPy encoder gives the same ones, batched and padded or not, including an
+    empty text, a text truncated at 256 tokens and non-Latin scripts."""
+    ref = json.loads((Path(__file__).parent / "fixtures" / "minilm_reference.json").read_text(encoding="utf-8"))
+    want = np.array(ref["vectors"], dtype=np.float32)
+    for batch_size in (64, 3, 1):
+        got = embed(ref["texts"], {"backend": "minilm", "batch_size": batch_size})
+        assert got.shape == want.shape
+        assert np.min(np.sum(got * want, axis=1)) > 0.9999, batch_size
+        assert np.abs(got - want).max() < 1e-3

