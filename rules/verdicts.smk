@@ -35,6 +35,46 @@ rule check_claims:
         "../scripts/check_claims.py"
 
 
+# The revision round's refined searches: on the login node like search_arxiv (arXiv needs internet),
+# and before the tribunal, which reads the records only when its round-1 score calls for a revision.
+REQUERY = config["tribunal"]["requery_max"] > 0
+
+
+def _requery_records(wc):
+    return [f"results/{wc.study}/revision/records.jsonl"] if REQUERY else []
+
+
+localrules:
+    requery_arxiv,
+
+
+rule requery_arxiv:
+    input:
+        queries="results/{study}/queries.json",
+        papers="results/{study}/papers.parquet",
+        fulltext="results/{study}/fulltext.parquet",
+        claims="results/{study}/claims.parquet",
+        snapshot=_snapshot_input,
+    output:
+        queries="results/{study}/revision/queries.json",
+        records="results/{study}/revision/records.jsonl",
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        source=config["literature"]["source"],
+        snapshot_path=config["literature"]["snapshot_path"] if config["literature"]["source"] != "arxiv" else None,
+        max_results=config["literature"]["max_results"],
+        arxiv=config["literature"]["arxiv"] if _LIVE else None,
+        max_queries=config["tribunal"]["requery_max"],
+    log:
+        "results/logs/requery_arxiv/{study}.log",
+    resources:
+        arxiv_api=1,
+    conda:
+        "../envs/literature.yaml"
+    script:
+        "../scripts/requery_arxiv.py"
+
+
 rule tribunal:
     input:
         screening="results/{study}/screening.json",
@@ -46,6 +86,7 @@ rule tribunal:
         bench=_bench_inputs,
         committed=lambda wc: _committed_results(wc),
         devices=_devices_file,
+        requery=_requery_records,
     output:
         verdict="results/{study}/verdict.json",
         reviews="results/{study}/tribunal_reviews.parquet",

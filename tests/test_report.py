@@ -1,6 +1,8 @@
 """The study report: drawn in a real headless browser, offline, with hostile paper text shown escaped."""
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 import subprocess
@@ -159,3 +161,13 @@ def test_default_run_reports_open_offline_with_charts_drawn(default_run, tmp_pat
         assert [md.index(s) for s in MD_SECTIONS] == sorted(md.index(s) for s in MD_SECTIONS)
     routing = (default_run / "results" / "report" / "routing.html").read_text(encoding="utf-8")
     assert "shape-matched synthetic workloads" in routing and "not the VQAv2 or Visual7W datasets" in routing
+
+
+def test_default_run_revision_rounds_searched_again(default_run):
+    for study in ("gpu", "routing"):
+        verdict = json.loads((default_run / "results" / study / "verdict.json").read_text(encoding="utf-8"))
+        assert verdict["rounds"][0]["decision"] == "REVISE"  # the default corpus never satisfies round 1
+        requery = verdict["revision"]["requery"]
+        assert 1 <= len(requery["queries"]) <= 3 and all(q["records"] > 0 for q in requery["queries"]), requery
+        page = (default_run / "results" / "report" / f"{study}.html").read_text(encoding="utf-8")
+        assert "refined searches: &ldquo;" + html.escape(requery["queries"][0]["text"], quote=True) in page

@@ -182,3 +182,62 @@ def test_study_without_claims_or_measurements_is_escalated_not_crashed(tmp_path)
     assert v["decision"] == "ESCALATE_TO_OWNER" and v["round"] == 2
     assert "0 verified claims < 5 needed" in " ".join(v["reasons"])
     assert pd.read_parquet(v["_dir"] / "checks_final.parquet").empty
+
+
+def test_revision_round_searches_again_with_refined_queries_and_records_what_they_found(tmp_path):
+    from sovereign.io import read_json, write_jsonl
+    from sovereign.verdicts.requery import requery_arxiv
+
+    corpus = tmp_path / "corpus.jsonl"
+    write_jsonl(corpus, [
+        {"id": "2511.18314", "title": "AnyExperts: on-demand expert allocation for multimodal mixture-of-experts models",
+         "authors": ["Y. Gao"], "published": "2025-11-23", "categories": ["cs.CV"],
+         "abstract": "On-demand routing of AnyExperts against top-k routing on VQAv2 and Visual7W: inference latency "
+                     "and throughput across batch sizes, with fewer expert activations."},
+        {"id": "2101.00001", "title": "Sourdough fermentation kinetics", "authors": ["B. Baker"],
+         "published": "2021-01-01", "categories": ["q-bio"], "abstract": "Yeast and bacteria in bread dough."},
+        {**{k: GPU_PAPERS[0][k] for k in ("title", "abstract")}, "id": GPU_PAPERS[0]["paper_id"], "authors": ["K. P."],
+         "published": "2026-04-16", "categories": ["cs.PF"]},
+    ])
+    claims = [claim("r1", "2604.14552", "On-demand routing saves 40% of expert activations versus top-k.", kind="change",
+                    metric="expert_activations", value=-40, unit="%", subject_method="anyexperts",
+                    baseline_method="top-k")]
+    paths = write_study(tmp_path, "routing", ROUTING_Q, GPU_PAPERS, claims, GPU_BENCH)
+    d = tmp_path / "results" / "routing" / "revision"
+    args = ("routing", ROUTING_Q, paths["queries"], paths["papers"], paths["claims"])
+    kw = dict(source="snapshot", snapshot_path=str(corpus), max_results=5, arxiv_cfg=None, max_queries=3,
+              fulltext_path=paths["fulltext"])
+    summary = requery_arxiv(*args, str(d / "queries.json"), str(d / "records.jsonl"), **kw)
+    again = requery_arxiv(*args, str(tmp_path / "q2.json"), str(tmp_path / "r2.jsonl"), **kw)
+    assert summary == {**again}  # deterministic
+    texts = [q["text"] for q in summary["queries"]]
+    assert len(texts) == 3 and len(set(texts)) == 3 and ROUTING_Q[:60] not in texts
+    assert [q["origin"] for q in summary["queries"]] == ["missing_term"] * 3  # the question's names no kept paper has
+    # BM25 finds the AnyExperts and DEEP-GAP records (never the bread one); DEEP-GAP was seen already
+    assert "anyexperts" in texts[0] and summary["new_papers"] == 1
+
+    v = judge(tmp_path, "routing", ROUTING_Q, GPU_PAPERS, claims, GPU_BENCH, ["moe_routing"], keep_threshold=0.15,
+              requery_path=str(d / "records.jsonl"))
+    rows = pd.read_parquet(v["_dir"] / "verdicts.parquet").set_index("round")
+    assert rows.loc[1, "decision"] == "REVISE"
+    found = json.loads(rows.loc[2, "evidence_changes"])["requery"]
+    assert [q["text"] for q in found["queries"]] == texts
+    assert found["papers_not_seen_before"] == 1
+    assert [p["paper_id"] for p in found["papers_kept"]] == ["2511.18314"]
+    assert rows.loc[2, "evidence_papers"] == rows.loc[1, "evidence_papers"] + 1
+    assert read_json(d / "queries.json")["records"] == len((d / "records.jsonl").read_text().splitlines())
+
+
+def test_refined_queries_name_what_the_claims_are_about_when_the_question_is_covered():
+    from sovereign.verdicts.requery import refine_queries
+
+    claims = pd.DataFrame([claim("a", "p", "x", metric="throughput", subject_device="l4", baseline_device="t4",
+                                 subject_model="resnet50"),
+                           claim("b", "p", "y", metric="latency_ms", subject_device="l4", subject_precision="int8"),
+                           claim("c", "p", "z", metric="throughput", subject_device="l4", baseline_device="t4",
+                                 subject_model="resnet50")])
+    covered = GPU_Q + " " + GPU_PAPERS[0]["abstract"]
+    got = refine_queries(GPU_Q, ["l4 t4 resnet50 throughput"], covered, claims, 5)
+    assert got == [{"query_id": got[0]["query_id"], "text": "l4 int8 latency ms", "origin": "claim_configuration"}]
+    assert refine_queries(GPU_Q, [], covered, claims, 5)[0]["text"] == "l4 t4 resnet50 throughput"  # 2 claims first
+    assert refine_queries(GPU_Q, [], "", claims, 0) == []

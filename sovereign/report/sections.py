@@ -87,6 +87,13 @@ def revision_section(verdicts: pd.DataFrame) -> list[str]:
              f"{rev['papers_searched']} fetched papers searched; {len(rev['corroborated_claims'])} claims corroborated "
              "by another paper",
              "papers recovered as evidence: " + (esc(", ".join(p["paper_id"] for p in rev["papers_recovered"])) or "none")]
+    requery = rev.get("requery")
+    if requery:
+        queries = "; ".join(f"&ldquo;{esc(q['text'])}&rdquo; ({q.get('records', 0)} hits, {q.get('new_papers', 0)} new)"
+                            for q in requery["queries"]) or "none"
+        kept = ", ".join(esc(f"{p['paper_id']} {p['title']}") for p in requery["papers_kept"]) or "none"
+        items.append(f"refined searches: {queries}; {requery['papers_not_seen_before']} papers screening never saw, "
+                     f"kept as on topic: {kept}")
     changes = pd.DataFrame(rev["claim_changes"])
     out = ["<h2>Revision round: what changed</h2>", "<ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"]
     if not changes.empty:

@@ -71,6 +71,7 @@ class TribunalConfig:
     contradiction_factor: float = 2.0
     drift_min_term_share: float = 0.5
     corroboration_threshold: float = 0.6
+    requery_max: int = 3
     llm: LLMConfig = field(default_factory=LLMConfig)
 
     def __post_init__(self):
@@ -79,6 +80,8 @@ class TribunalConfig:
         _between("tribunal.contradiction_factor", self.contradiction_factor, 1.0, 1000)
         _between("tribunal.drift_min_term_share", self.drift_min_term_share, 0, 1)
         _between("tribunal.corroboration_threshold", self.corroboration_threshold, -1, 1)
+        if not isinstance(self.requery_max, int) or not 0 <= self.requery_max <= 20:
+            raise VerdictConfigError(f"config key 'tribunal.requery_max': {self.requery_max!r} must be an integer 0-20")
         if not isinstance(self.min_verified, int) or self.min_verified < 0:
             raise VerdictConfigError(f"config key 'tribunal.min_verified': {self.min_verified!r} must be an integer >= 0")
 

@@ -96,15 +96,51 @@ def _committed(paths: list[str], hw) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _requery_papers(study: str, question: str, path: str | None, papers: pd.DataFrame, embed_cfg: dict,
+                    keep_threshold: float) -> pd.DataFrame:
+    """Papers the refined queries found that screening never saw, scored against the question; `kept` at
+    `keep_threshold` (embedding cosine when embeddings are on, else TF-IDF)."""
+    from ..literature.screen import merge_results, score_papers
+
+    if not path or not Path(path).exists():
+        return pd.DataFrame()
+    found = merge_results(study, [path])
+    found = found[~found["paper_id"].isin(set(papers["paper_id"]) if not papers.empty else set())].reset_index(drop=True)
+    if found.empty:
+        return found
+    tfidf, emb = score_papers(question, found, embed_cfg)
+    found["relevance_tfidf"], found["relevance_embedding"] = tfidf, emb
+    score = emb if emb is not None else tfidf
+    found["kept"] = score >= keep_threshold
+    found["drift"] = False
+    found["source"] = "requery"
+    return found
+
+
+def _requery_summary(path: str | None, found: pd.DataFrame) -> dict | None:
+    """The refined queries (from queries.json beside the records) and what they brought in."""
+    if not path:
+        return None
+    queries_file = Path(path).with_name("queries.json")
+    summary = read_json(queries_file) if queries_file.exists() else {}
+    kept = found[found["kept"]] if len(found) else found
+    return {"queries": [{k: q.get(k) for k in ("text", "origin", "records", "new_papers")} for q in summary.get("queries", [])],
+            "papers_not_seen_before": int(len(found)),
+            "papers_kept": [{"paper_id": r["paper_id"], "title": r["title"],
+                             "relevance_tfidf": round(float(r["relevance_tfidf"]), 4)} for r in kept.to_dict("records")]}
+
+
 def run_tribunal(study: str, question: str, screening_path: str, papers_path: str, claims_path: str,
                  checks_path: str, bench_paths: list[str], suites: list[str], out_json: str, out_reviews: str,
                  out_verdicts: str, out_checks: str, support_path: str | None = None, fulltext_path: str | None = None,
                  verdicts_cfg: dict | None = None, tribunal_cfg: dict | None = None, embed_cfg: dict | None = None,
-                 keep_threshold: float = 0.45, extra_bench_paths: list[str] | None = None) -> dict:
+                 keep_threshold: float = 0.45, extra_bench_paths: list[str] | None = None,
+                 requery_path: str | None = None) -> dict:
     """Stage entry: judge one study (with a revision round when the score is low) and write its verdict.
 
     Round 1 sees the study's suites; the revision round sees every benchmark row of every suite and device,
-    plus `extra_bench_paths` (result files measured elsewhere by this harness and committed)."""
+    plus `extra_bench_paths` (result files measured elsewhere by this harness and committed), and the papers
+    that requery_arxiv's refined queries found (`requery_path`, its records) that score at `keep_threshold`."""
     cfg, ccfg = TribunalConfig.from_dict(tribunal_cfg), CheckConfig.from_dict(verdicts_cfg)
     screening, papers = read_json(screening_path), read_table(papers_path)
     claims, checks1 = read_table(claims_path), read_table(checks_path)
@@ -120,11 +156,14 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
     if rounds[0][1]["decision"] == "REVISE":
         bench2 = Bench(pd.concat([read_bench(bench_paths, None), _committed(extra_bench_paths or [], bench1.hw)],
                                  ignore_index=True), bench1.hw)
-        rg = reground(question, claims, papers, fulltext, embed_cfg or {"backend": "none"},
+        found = _requery_papers(study, question, requery_path, papers, embed_cfg or {"backend": "none"}, keep_threshold)
+        papers2 = pd.concat([papers, found], ignore_index=True) if len(found) else papers
+        rg = reground(question, claims, papers2, fulltext, embed_cfg or {"backend": "none"},
                       cfg.corroboration_threshold, keep_threshold)
         recovered = [r["paper_id"] for r in rg["recovered_papers"]]
-        kept2 = {**kept1, **{pid: t for pid, t in paper_texts(papers, fulltext, kept_only=False).items()
-                             if pid in recovered}}
+        kept_new = found.loc[found["kept"], "paper_id"].tolist() if len(found) else []
+        kept2 = {**kept1, **{pid: t for pid, t in paper_texts(papers2, fulltext, kept_only=False).items()
+                             if pid in recovered or pid in kept_new}}
         drift2 = check_drift(question, screening, _evidence_text(kept2, claims), cfg.drift_min_term_share)
         checks2 = check_frame(study, claims, support, bench2, ccfg, cfg.contradiction_factor, round_no=2)
         state2 = RoundState(study, 2, question, drift2, checks2, claims, kept2, bench2.devices,
@@ -139,6 +178,7 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
                     "papers_searched": rg["papers"], "papers_kept_before": sorted(kept1),
                     "papers_recovered": rg["recovered_papers"],
                     "corroborated_claims": [c for c in rg["corroboration"] if c["independent"]],
+                    "requery": _requery_summary(requery_path, found),
                     "claim_changes": changes, "drift_before": drift1, "drift_after": drift2}
         final_checks = checks2.copy()
     first = checks1.set_index("claim_id")
