@@ -47,7 +47,7 @@ def needs_cluster(test):
     return test
 
 STUDY = "gpu"
-LOCAL_RULES = {"plan_queries", "search_arxiv", "fetch_fulltext"}  # never submitted (rules/literature.smk)
+LOCAL_RULES = {"plan_queries", "search_arxiv", "fetch_fulltext", "requery_arxiv"}  # never submitted (localrules)
 RUN_LIMIT_S = 900  # per Snakemake run: `timeout -k 30` kills a hung run (CI takes far less; a loaded 2-core box up to ~10 min)
 # The plugin logs each sbatch as "... submitted with SLURM jobid N (log: .../rule_<rule>/<wildcards>/N.log)";
 # a rule without wildcards has no <wildcards> folder.
@@ -88,11 +88,12 @@ def slurm_cmd(workdir: Path, profile: str, *args: str, targets: tuple = ()) -> l
     """The command running the workflow through a Slurm profile, bounded by `timeout -k 30`."""
     return ["timeout", "-k", "30", str(RUN_LIMIT_S), SNAKEMAKE, *targets, "-s", str(ROOT / "Snakefile"),
             "-d", str(workdir), "--configfile", str(workdir / "config.yaml"), "--profile", str(ROOT / "profiles" / profile),
-            # Poll slurmctld 1 s after submitting (the profile's 40 s suits real queues, not a test). The plugin
-            # then waits 10 s longer after each poll that finds no job finished (1, 11, 21 s...), so every
-            # Slurm job costs at least 12 s here however short it is, and one of 13 s costs 33 s.
+            # Poll slurmctld 4 s after submitting (the profile's 40 s suits real queues, not a test). The plugin
+            # waits 10 s longer after each poll that finds no job finished (4, 14, 24 s...), so a job is seen
+            # done at 4, 18 or 42 s. Here most jobs take 9-17 s (two workflow parses on a busy 2-core box):
+            # with 1 s they were seen at 33 s, with 4 s at 18 s.
             # Let the snapshot searches run side by side (they never reach arXiv).
-            "--slurm-init-seconds-before-status-checks", "1", "--resources", "arxiv_api=4", *args]
+            "--slurm-init-seconds-before-status-checks", "4", "--resources", "arxiv_api=4", *args]
 
 
 class Run:
@@ -139,9 +140,9 @@ def cluster():
 def runs(cluster, tmp_path_factory):
     """All workflow runs of the module, overlapped where independent; each test judges its own run.
 
-    In the background: a local run of the l4+t4 config, and a Slurm run whose screening fails.
-    In front: the l4 run through profiles/slurm-l4, a dry run of the l4+t4 config, then its
-    Slurm run through profiles/slurm (which must add only the T4 jobs).
+    In the background: a Slurm run whose screening fails, and (once the l4 run is done) a local run
+    of the l4+t4 config. In front: the l4 run through profiles/slurm-l4, a dry run of the l4+t4
+    config, then its Slurm run through profiles/slurm (which must add only the T4 jobs).
     """
     cfg = slurm_config()
     local_dir, slurm_dir, fail_dir = (tmp_path_factory.mktemp(n) for n in ("local", "slurm", "fail"))
@@ -154,13 +155,16 @@ def runs(cluster, tmp_path_factory):
     write_config(fail_dir, bad)
     started = []
     try:
-        local = Run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(local_dir), "--configfile",
-                     str(local_dir / "config.yaml"), "--cores", "2"], local_dir)
-        started.append(local)
         fail = Run(slurm_cmd(fail_dir, "slurm", targets=(f"results/{STUDY}/papers.parquet",)), fail_dir)
         started.append(fail)
         l4 = Run(slurm_cmd(slurm_dir, "slurm-l4"), slurm_dir)
         started.append(l4)
+        l4.result()
+        # The local run starts only now: beside the l4 run, its CPU benchmarks pushed Slurm jobs past the
+        # plugin's 12 s poll, and each such job then costs 33 s. The t4 run mostly waits, so it overlaps well.
+        local = Run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(local_dir), "--configfile",
+                     str(local_dir / "config.yaml"), "--cores", "2"], local_dir)
+        started.append(local)
         plan, t4 = None, None
         if l4.result().returncode == 0:
             start = time.monotonic()
