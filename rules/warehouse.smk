@@ -18,7 +18,7 @@ rule load_warehouse:
         # No config hash here: a param would rebuild the warehouse (and every report) on any config
         # change. The script records the hash of the config it ran under in the `runs` table.
         tables=lambda wc: sorted(WAREHOUSE_INPUTS),
-        # the CPU baseline of the speedup_vs_cpu view (the devices file, when set, is an input)
+        # the CPU baseline of the speedup_vs_cpu view (the devices file it reads is an input above)
         baseline={k: config["verdicts"][k] for k in ("cpu_baseline_backend", "cpu_baseline_precision", "devices_file")},
     log:
         "results/logs/load_warehouse.log",

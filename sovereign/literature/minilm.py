@@ -1,9 +1,9 @@
-"""all-MiniLM-L6-v2 sentence embeddings computed with NumPy alone.
+"""all-MiniLM-L6-v2 sentence embeddings computed with NumPy (and SciPy's erf).
 
 The model is a 6-layer BERT encoder (hidden 384, 12 heads, GELU, post-LayerNorm) followed by mean
 pooling over the real tokens. Loading it through sentence-transformers costs each job 10-20 s of
 imports (torch, transformers) on a 2-core machine before the first sentence is read; this module
-needs only `tokenizers`, `safetensors` and NumPy, starts in about a second, and gives the same
+needs only `tokenizers`, `safetensors`, NumPy and SciPy, starts in about a second, and gives the same
 vectors (cosine > 0.9999 against sentence-transformers, tests/test_embeddings.py).
 """
 from __future__ import annotations
