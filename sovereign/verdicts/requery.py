@@ -2,7 +2,8 @@
 
 Two gaps make a refined query: terms of the question that no kept paper mentions (searched with the
 question's main terms for context), and the configurations the claims are about (subject and
-baseline device, model, method, the metric) that the planned queries never named. The queries run
+baseline device, model, method, the metric), most frequent first; a text equal to a planned query
+is skipped. The queries run
 through the same source as search_arxiv (live arXiv with its cache and politeness delay, or the
 offline snapshot). The tribunal reads the records in its revision round; without one they are unused.
 """
