@@ -161,7 +161,7 @@ def runs(cluster, tmp_path_factory):
         started.append(l4)
         l4.result()
         # The local run starts only now: beside the l4 run, its CPU benchmarks pushed Slurm jobs past the
-        # plugin's 12 s poll, and each such job then costs 33 s. The t4 run mostly waits, so it overlaps well.
+        # plugin's poll marks (see slurm_cmd), each miss costing 14-24 s more. The t4 run mostly waits.
         local = Run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(local_dir), "--configfile",
                      str(local_dir / "config.yaml"), "--cores", "2"], local_dir)
         started.append(local)
@@ -185,8 +185,8 @@ def runs(cluster, tmp_path_factory):
                     run.proc.kill()
                     run.proc.wait()
     timings = (f"slurm timings (s): cluster start {cluster:.0f}, l4 run {l4.secs:.0f}, "
-          f"t4 run {t4.secs if t4 else float('nan'):.0f}, dry run {dry_secs if t4 else float('nan'):.0f}, "
-          f"failing run {fail.secs:.0f}, local run {local.secs:.0f}")
+               f"t4 run {t4.secs if t4 else float('nan'):.0f}, dry run {dry_secs if t4 else float('nan'):.0f}, "
+               f"failing run {fail.secs:.0f}, local run {local.secs:.0f}")
     print(timings)
     SUMMARY_LINES.append(timings)
     return {"cfg": cfg, "local": local, "fail": fail, "l4": l4, "t4": t4, "plan": plan}
