@@ -27,10 +27,8 @@ def run_search(query: dict, source: str, snapshot_path: str, max_results: int, a
         return search_snapshot(snapshot_path, text, max_results), "snapshot", note
 
 
-def search_arxiv(study: str, query: dict, output: str, source: str, snapshot_path: str,
-                 max_results: int, arxiv_cfg: dict) -> int:
-    """Search one query and write its ranked records as JSON lines; return the count."""
-    records, used, note = run_search(query, source, snapshot_path, max_results, arxiv_cfg)
+def result_rows(study: str, query: dict, records: list[dict], used: str, note: str) -> list[dict]:
+    """One row per record as the search files hold them: the record, its query, its rank and the source used."""
     rows = []
     for rank, rec in enumerate(records, 1):
         row = dict(rec)
@@ -38,6 +36,13 @@ def search_arxiv(study: str, query: dict, output: str, source: str, snapshot_pat
                    source=used, source_note=note)
         row.setdefault("score", None)
         rows.append(row)
-    n = write_jsonl(output, rows)
+    return rows
+
+
+def search_arxiv(study: str, query: dict, output: str, source: str, snapshot_path: str,
+                 max_results: int, arxiv_cfg: dict) -> int:
+    """Search one query and write its ranked records as JSON lines; return the count."""
+    records, used, note = run_search(query, source, snapshot_path, max_results, arxiv_cfg)
+    n = write_jsonl(output, result_rows(study, query, records, used, note))
     log.info("query %s (%r): %d records from %s", query["query_id"], query["text"], n, used)
     return n

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..io import read_json, read_table, write_json, write_jsonl
 from ..literature.queries import query_id
-from ..literature.search import run_search
+from ..literature.search import result_rows, run_search
 from ..text import normalize
 from .drift import check_drift, key_terms
 from .evidence import paper_texts
@@ -84,8 +84,7 @@ def requery_arxiv(study: str, question: str, queries_path: str, papers_path: str
         records, used, note = run_search(q, source, snapshot_path, max_results, dict(arxiv_cfg or {}))
         q.update(source=used, source_note=note, records=len(records),
                  new_papers=sum(r["id"] not in known for r in records))
-        rows += [{**r, "study": study, "query_id": q["query_id"], "query": q["text"], "rank": rank, "source": used}
-                 for rank, r in enumerate(records, 1)]
+        rows += result_rows(study, q, records, used, note)
     write_jsonl(out_records, rows)
     summary = {"study": study, "queries": queries, "records": len(rows),
                "new_papers": len({r["id"] for r in rows} - known)}
