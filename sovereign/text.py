@@ -123,6 +123,12 @@ def tfidf_matrix(texts: list[str], parallel_above: int = 20000):
     return sp.diags((1.0 / norms).astype(np.float32)) @ counts
 
 
+def has_word(text: str, term: str) -> bool:
+    """Whether `term` occurs in `text` as a whole word, ignoring case: no letter or digit right before or
+    after it, so "l4" is not found in "NVIDIA L40S", nor "a10" in "A100"."""
+    return re.search(rf"(?<![A-Za-z0-9]){re.escape(term)}(?![A-Za-z0-9])", text, re.IGNORECASE) is not None
+
+
 def cosine_rows(a, b) -> np.ndarray:
     """Row-wise cosine between matching rows of two L2-normalised matrices (sparse or dense)."""
     if hasattr(a, "multiply"):

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import socket
 import sys
 from importlib import metadata
 
+from ..text import has_word
 from .errors import DeviceMismatchError
 
 LIBRARIES = {"torch": "torch", "torchvision": "torchvision", "onnx": "onnx", "onnxruntime": "onnxruntime",
@@ -112,8 +112,7 @@ def verify_device(device: str, expected_gpu: str, reported_gpu: str | None,
                   allow_mismatch: bool) -> str:
     """For a CUDA device entry: '' when the GPU found matches; else the reason (allow_mismatch) or DeviceMismatchError."""
     # whole words only: an "L4" entry must not pass on an "NVIDIA L40S", nor "A10" on an "A100"
-    if reported_gpu and (not expected_gpu or re.search(rf"(?<![A-Za-z0-9]){re.escape(expected_gpu)}(?![A-Za-z0-9])",
-                                                        reported_gpu, re.IGNORECASE)):
+    if reported_gpu and (not expected_gpu or has_word(reported_gpu, expected_gpu)):
         return ""
     found = f"found {reported_gpu!r}" if reported_gpu else "found no CUDA GPU"
     wanted = f"a GPU whose name contains {expected_gpu!r}" if expected_gpu else "a CUDA GPU"

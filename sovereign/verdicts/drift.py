@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import re
 
+from ..text import has_word
+
 STOP = set("""a an and are as at be between by can compare compared comparison does do for from how in into is it its
 of on or over than that the their these this to under versus vs what when where which while with without across
 varying various like e.g eg such standard between among using use used based study effect effects impact affect
@@ -39,7 +41,7 @@ def _present(term: str, text: str, words: set[str]) -> bool:
     if "-" in term or any(c.isdigit() for c in term):
         # whole words: "l4" must not be found inside "l40s", nor "t4" inside "t400"
         forms = {term, term.replace("-", " "), term.replace("-", "")}
-        return any(re.search(rf"(?<![a-z0-9]){re.escape(f)}(?![a-z0-9])", text) for f in forms)
+        return any(has_word(text, f) for f in forms)
     return term in words or _stem(term) in words
 
 
