@@ -5,6 +5,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ..verdicts.hardware import key
+
 CHARTS = ("throughput", "latency", "speedup", "claims", "tribunal", "routing")
 ACTIVATION_COLUMNS = ("real_activations_per_token", "activations_per_token", "real_activations",
                       "expert_activations", "activations")
@@ -58,7 +60,7 @@ def cpu_speedup(bench: pd.DataFrame, baseline_backends: set[str], baseline_preci
         return ok
     cpu = ok[ok["device"].astype(str).str.lower().str.startswith("cpu")]
     # backend names compare as hardware.key() spells them (Hardware.backend_names gives that spelling)
-    base = cpu[cpu["backend"].astype(str).str.lower().str.replace(r"[^a-z0-9]", "", regex=True).isin(baseline_backends)
+    base = cpu[cpu["backend"].map(key).isin(baseline_backends)
                & (cpu["precision"].astype(str).str.lower() == str(baseline_precision).lower())]
     if base.empty:
         return base
