@@ -32,7 +32,14 @@ def _snapshot_input(wc):
 
 # A search's params hold only the settings its source uses: tuning `literature.arxiv` reruns no
 # snapshot search, and swapping the snapshot file reruns no live one (the file is an input there).
+# requery_arxiv (rules/verdicts.smk) searches with the same settings.
 _LIVE = config["literature"]["source"] in ("arxiv", "auto")
+SEARCH_PARAMS = dict(
+    source=config["literature"]["source"],
+    snapshot_path=config["literature"]["snapshot_path"] if config["literature"]["source"] != "arxiv" else None,
+    max_results=config["literature"]["max_results"],
+    arxiv=config["literature"]["arxiv"] if _LIVE else None,
+)
 
 
 rule search_arxiv:
@@ -42,10 +49,7 @@ rule search_arxiv:
         "results/{study}/search/{qid}.jsonl",
     params:
         query=lambda wc: query_by_id(wc.study, wc.qid),
-        source=config["literature"]["source"],
-        snapshot_path=config["literature"]["snapshot_path"] if config["literature"]["source"] != "arxiv" else None,
-        max_results=config["literature"]["max_results"],
-        arxiv=config["literature"]["arxiv"] if _LIVE else None,
+        **SEARCH_PARAMS,
     log:
         "results/logs/search_arxiv/{study}/{qid}.log",
     resources:

@@ -60,10 +60,7 @@ rule requery_arxiv:
         records="results/{study}/revision/records.jsonl",
     params:
         question=lambda wc: config["studies"][wc.study]["question"],
-        source=config["literature"]["source"],
-        snapshot_path=config["literature"]["snapshot_path"] if config["literature"]["source"] != "arxiv" else None,
-        max_results=config["literature"]["max_results"],
-        arxiv=config["literature"]["arxiv"] if _LIVE else None,
+        **SEARCH_PARAMS,
         max_queries=config["tribunal"]["requery_max"],
     log:
         "results/logs/requery_arxiv/{study}.log",
