@@ -27,7 +27,8 @@ def test_both_studies_get_grounded_claims(ran):
         claims = pd.read_parquet(workdir / f"results/{study}/claims.parquet")
         support = pd.read_parquet(workdir / f"results/{study}/claim_support.parquet")
         empirical = claims[claims["kind"] != "not_empirical"]
-        assert len(empirical) >= 2, claims[["paper_id", "kind", "sentence"]]
+        # TF-IDF-only screening keeps few routing papers: 3 gpu and 2 routing empirical claims on the bundled corpus
+        assert len(empirical) >= {"gpu": 3, "routing": 2}[study], claims[["paper_id", "kind", "sentence"]]
         assert set(support["claim_id"]) == set(claims["claim_id"])
         assert support["numbers_grounded"].all() and support["supported"].all()
         assert (claims["study"] == study).all() and claims["claim_id"].is_unique
