@@ -95,6 +95,7 @@ rule tribunal:
         verdicts=config["verdicts"],
         tribunal=config["tribunal"],
         embeddings=config["embeddings"],
+        claims={k: config["claims"][k] for k in ("agree_tolerance", "vocab_path")},
         keep_threshold=config["screening"]["embedding_threshold"]
         if config["embeddings"]["backend"] != "none"
         else config["screening"]["tfidf_threshold"],

@@ -27,7 +27,7 @@ def paper_frame(study: str, papers: list[dict]) -> pd.DataFrame:
     """papers.parquet rows with the columns screen_papers writes."""
     rows = []
     for p in papers:
-        rows.append({"study": study, "paper_id": p["paper_id"], "title": p["title"], "authors": p.get("authors", ["A. Author"]),
+        rows.append({"study": study, "paper_id": p["paper_id"], "title": p["title"], "authors": p.get("authors", [f"Author of {p['paper_id']}"]),
                      "published": p.get("published", "2024-01-01"), "categories": ["cs.PF"], "abstract": p["abstract"],
                      "pdf_url": "", "has_full_text": False, "source": "snapshot", "query_ids": ["q0000000001"],
                      "best_rank": 1, "relevance_tfidf": 0.3 if p.get("kept", True) else 0.01,

@@ -34,7 +34,7 @@ CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value
                  "plausibility", "utilization", "reason", "round", "paper_id", "kind", "metric", "unit",
                  "qualifier", "sentence", "claimed_low", "claimed_high", "bench_rows", "measured_utilization",
                  "plausibility_reason", "text_support", "numbers_grounded", "confidence", "contradicted",
-                 "evidence_devices"]
+                 "evidence_devices", "support_method"]
 
 
 def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None) -> dict:
@@ -332,7 +332,8 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
                     "bench_rows": res["bench_rows"], "measured_utilization": res["measured_utilization"],
                     "plausibility_reason": plaus["reason"], "text_support": support_v, "numbers_grounded": grounded,
                     "confidence": confidence(res["status"], support_v, grounded, plaus["plausibility"]),
-                    "contradicted": contradicted, "evidence_devices": ",".join(bench.devices)})
+                    "contradicted": contradicted, "evidence_devices": ",".join(bench.devices),
+                    "support_method": s.get("method")})
     return pd.DataFrame(out, columns=CHECK_COLUMNS)
 
 

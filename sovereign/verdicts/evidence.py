@@ -1,4 +1,9 @@
-"""Evidence a round considers: kept papers' text, and the revision round's re-grounding across all fetched papers."""
+"""Evidence a round considers: kept papers' text, and the revision round's re-grounding across all fetched papers.
+
+Corroboration is structural: sentence similarity only proposes candidate sentences of other papers; a
+candidate corroborates a claim when a claim read from it names the same metric, unit, kind, subject and
+baseline fields and its value agrees within the tolerance, and it conflicts when those match and the
+values do not. Papers that share an author are never independent of each other."""
 from __future__ import annotations
 
 import logging
@@ -64,9 +69,33 @@ def _similarity(queries: list[str], docs: list[str], embed_cfg: dict, per_query:
     return sim, f"{method_name(embed_cfg)} (re-scoring TF-IDF candidates)"
 
 
+def structural_relation(claim: dict, candidates: list[dict], tol: float, authors: dict) -> list[dict]:
+    """Claims read from candidate sentences that match `claim` field by field: relation, matched fields."""
+    from ..claims.ground import relate_claims
+
+    cols = ["claim_id", "paper_id", "kind", "metric", "unit", "qualifier", "value", "value_from", "value_to", "low",
+            "high"] + [f"{s}_{k}" for s in ("subject", "baseline")
+                       for k in ("device", "model", "backend", "precision", "method", "batch")]
+    rows = [{c: claim.get(c) for c in cols}] + [{c: x.get(c) for c in cols} for x in candidates]
+    rel = relate_claims(pd.DataFrame(rows, columns=cols), tol, authors).to_dict("records")[0]
+    out = []
+    for x in candidates:
+        for relation, ids in (("corroborates", rel["agrees_with"]), ("conflicts", rel["conflicts_with"])):
+            if x["claim_id"] in ids.split(","):
+                out.append({**x, "relation": relation, "matched_fields": rel["matched_fields"]})
+    return out
+
+
 def reground(question: str, claims: pd.DataFrame, papers: pd.DataFrame, fulltext: pd.DataFrame | None,
-             embed_cfg: dict, corroboration_threshold: float, keep_threshold: float) -> dict:
-    """Re-ground every claim and the question against every sentence of every fetched paper of the study."""
+             embed_cfg: dict, corroboration_threshold: float, keep_threshold: float, agree_tolerance: float = 0.15,
+             vocab_path: str | None = None, candidates_per_claim: int = 5) -> dict:
+    """Re-ground every claim and the question against every sentence of every fetched paper of the study.
+
+    For each claim, the `candidates_per_claim` most similar sentences of other papers (at or above
+    `corroboration_threshold`) are parsed into claims; only a field-by-field match counts (see the module)."""
+    from ..claims.extract import parse_sentences
+    from ..claims.ground import author_set
+
     sents = sentences(paper_texts(papers, fulltext, kept_only=False))
     claim_rows = claims[claims["sentence"].notna()].to_dict("records") if not claims.empty else []
     if sents.empty:
@@ -75,23 +104,36 @@ def reground(question: str, claims: pd.DataFrame, papers: pd.DataFrame, fulltext
     pids = sents["paper_id"].to_numpy()
     groups = {pid: np.flatnonzero(pids == pid) for pid in pd.unique(pids)}
     sim, method = _similarity(queries, sents["sentence"].tolist(), embed_cfg, per_doc_group=groups)
-    corroboration = []
+    authors = dict(zip(papers["paper_id"].astype(str), papers["authors"])) if "authors" in papers else {}
+    wanted = {}
     for i, c in enumerate(claim_rows, start=1):
-        other = pids != c.get("paper_id")
-        if not other.any():
+        if c.get("kind") in (None, "not_empirical") or not c.get("metric"):
             continue
-        row = np.where(other, sim[i], -np.inf)
-        j = int(np.argmax(row))
-        corroboration.append({"claim_id": c["claim_id"], "paper_id": str(pids[j]), "sentence": sents["sentence"][j],
-                              "similarity": round(float(row[j]), 4),
-                              "independent": bool(row[j] >= corroboration_threshold)})
+        row = np.where(pids != c.get("paper_id"), sim[i], -np.inf)
+        top = [int(j) for j in np.argsort(-row)[:candidates_per_claim] if row[j] >= corroboration_threshold]
+        if top:
+            wanted[i] = top
+    needed = sorted({j for top in wanted.values() for j in top})
+    parsed = dict(zip(needed, parse_sentences([sents["sentence"][j] for j in needed], vocab_path))) if needed else {}
+    corroboration = []
+    for i, top in wanted.items():
+        c = claim_rows[i - 1]
+        cands = [{**x, "claim_id": f"s{j}.{k}", "paper_id": str(pids[j]), "sentence": sents["sentence"][j],
+                  "similarity": round(float(sim[i][j]), 4)} for j in top for k, x in enumerate(parsed.get(j, []))]
+        for m in structural_relation(c, cands, agree_tolerance, authors):
+            shared = bool(author_set(authors.get(str(c.get("paper_id")))) & author_set(authors.get(m["paper_id"])))
+            corroboration.append({"claim_id": c["claim_id"], "paper_id": m["paper_id"], "sentence": m["sentence"],
+                                  "similarity": m["similarity"], "relation": m["relation"],
+                                  "matched_fields": m["matched_fields"],
+                                  "independent": m["relation"] == "corroborates" and not shared})
     # papers the screening dropped whose best sentence matches the question well enough
     kept = set(papers.loc[papers["kept"].astype(bool), "paper_id"]) if "kept" in papers else set()
     best_by_paper = pd.DataFrame({"paper_id": pids, "sim": sim[0]}).groupby("paper_id")["sim"].max()
     recovered = [{"paper_id": pid, "similarity": round(float(s), 4)} for pid, s in best_by_paper.items()
                  if pid not in kept and s >= keep_threshold]
-    log.info("re-grounding (%s): %d sentences of %d papers, %d claims, %d corroborated, %d papers recovered", method,
-             len(sents), sents["paper_id"].nunique(), len(claim_rows), sum(c["independent"] for c in corroboration),
+    log.info("re-grounding (%s): %d sentences of %d papers, %d claims, %d corroborated and %d contradicted field by "
+             "field, %d papers recovered", method, len(sents), sents["paper_id"].nunique(), len(claim_rows),
+             sum(c["independent"] for c in corroboration), sum(c["relation"] == "conflicts" for c in corroboration),
              len(recovered))
     return {"method": method, "sentences": int(len(sents)), "papers": int(sents["paper_id"].nunique()),
             "corroboration": corroboration, "recovered_papers": sorted(recovered, key=lambda r: -r["similarity"])}

@@ -1,7 +1,8 @@
 """The three tribunal roles. Each returns a 0-10 score and itemised rationale citing evidence.
 
 Rubric (documented in the README, section verdicts):
-  VALIDATOR = reproduced claims 1.2 each (max 6) + grounded claims 0.2 each (max 1.5)
+  VALIDATOR = reproduced claims 1.2 each (max 6) + grounded claims 0.2 each (max 1.5; only claims that are
+              not verbatim spans of their paper, found there by a search that could fail: never `self`)
               + independent sources 0.5 per extra paper with grounded claims (max 1.5)
               + corroboration found by re-grounding 0.25 each (max 1) + 1 x share of empirical claims tested;
               capped at 10.
@@ -66,7 +67,9 @@ def _bench_refs(df: pd.DataFrame, limit: int = 6) -> list[str]:
 
 
 def _grounded(checks: pd.DataFrame) -> pd.Series:
-    return (checks["numbers_grounded"].fillna(False).astype(bool)) & (checks["text_support"].fillna(0.5) >= 0.5)
+    """Claims found in their cited paper by a search that could have failed; a verbatim claim (`self`) never counts."""
+    searched = checks["support_method"].fillna("self") != "self" if "support_method" in checks else False
+    return searched & checks["numbers_grounded"].fillna(False).astype(bool) & (checks["text_support"].fillna(0) >= 0.5)
 
 
 def method_weaknesses(state: RoundState) -> list[dict]:
@@ -141,7 +144,7 @@ def validator(state: RoundState) -> tuple[float, list[dict]]:
     emp = c[c["status"].isin(EMPIRICAL)] if not c.empty else c
     grounded = emp[_grounded(emp)] if len(emp) else emp
     if len(grounded):
-        items.append(_item(f"{len(grounded)} empirical claims grounded in their source (numbers found, support >= 0.5)",
+        items.append(_item(f"{len(grounded)} restated claims found in their cited paper (numbers found, support >= 0.5)",
                            _cap(len(grounded), 0.2, 1.5), _ids(grounded)))
         papers = sorted(grounded["paper_id"].dropna().unique())
         if len(papers) > 1:

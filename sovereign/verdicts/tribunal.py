@@ -135,7 +135,7 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
                  out_verdicts: str, out_checks: str, support_path: str | None = None, fulltext_path: str | None = None,
                  verdicts_cfg: dict | None = None, tribunal_cfg: dict | None = None, embed_cfg: dict | None = None,
                  keep_threshold: float = 0.45, extra_bench_paths: list[str] | None = None,
-                 requery_path: str | None = None) -> dict:
+                 requery_path: str | None = None, claims_cfg: dict | None = None) -> dict:
     """Stage entry: judge one study (with a revision round when the score is low) and write its verdict.
 
     Round 1 sees the study's suites; the revision round sees every benchmark row of every suite and device,
@@ -159,7 +159,9 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
         found = _requery_papers(study, question, requery_path, papers, embed_cfg or {"backend": "none"}, keep_threshold)
         papers2 = pd.concat([papers, found], ignore_index=True) if len(found) else papers
         rg = reground(question, claims, papers2, fulltext, embed_cfg or {"backend": "none"},
-                      cfg.corroboration_threshold, keep_threshold)
+                      cfg.corroboration_threshold, keep_threshold,
+                      agree_tolerance=float((claims_cfg or {}).get("agree_tolerance", 0.15)),
+                      vocab_path=(claims_cfg or {}).get("vocab_path") or None)
         recovered = [r["paper_id"] for r in rg["recovered_papers"]]
         kept_new = found.loc[found["kept"], "paper_id"].tolist() if len(found) else []
         kept2 = {**kept1, **{pid: t for pid, t in paper_texts(papers2, fulltext, kept_only=False).items()
