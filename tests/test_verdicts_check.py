@@ -76,13 +76,19 @@ def test_up_to_takes_the_best_over_open_dimensions_and_implausible_numbers_are_f
     assert "above the 60% bound" in got.loc["x", "reason"]
 
 
-def test_device_ratio_above_the_ratio_of_peaks_is_implausible():
-    c = claim("r", "p1", "L4 is 4.4x T4 with TensorRT INT8", value=4.4, subject_precision="int8",
+@pytest.mark.parametrize("value, expected, needed", [
+    (4.4, "plausible", "60% x 1.86 / 4.4 = 25.4% of its peak"),  # above the peak ratio, yet reachable
+    (9.0, "questionable", "60% x 1.86 / 9 = 12.4% of its peak, under the 15% floor"),
+    (60.0, "implausible", "no pair within [2%, 60%] reaches it (at most 60%/2% x 1.86 = 55.8x)"),
+])
+def test_device_ratio_is_judged_by_the_utilisations_it_needs(value, expected, needed):
+    c = claim("r", "p1", "L4 vs T4 with TensorRT INT8", value=value, subject_precision="int8",
               subject_backend="tensorrt", **RATIO)
     got = run([c], cnn_rows("l4", 4.0) + cnn_rows("t4", 1.0)).loc["r"]
-    assert got["plausibility"] == "implausible"
-    assert "largest ratio of peaks 1.86 (int8 peak 242/130)" in got["reason"]
-    assert "bound 1.86 x 1.15 = 2.14" in got["reason"]
+    assert got["plausibility"] == expected
+    assert "ratio = (u_l4 x 242) / (u_t4 x 130) int8 peaks; peak ratio 1.86" in got["reason"]
+    assert needed in got["reason"]
+    assert got["utilization"] == pytest.approx(0.6 * 242 / 130 / value)
 
 
 def test_speedup_over_cpu_baseline_pairs_batches_and_uses_pytorch_fp32():

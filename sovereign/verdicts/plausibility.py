@@ -44,25 +44,39 @@ def implied_utilization(ips: float, device: str, model: str, precision: str | No
 
 
 def device_ratio(claimed: float, dev_a: str, dev_b: str, precision: str | None, hw: Hardware, cfg) -> dict:
-    """A claimed device-to-device ratio against the ratio of their peaks (and memory bandwidth)."""
+    """A claimed device-to-device ratio as utilisations: ratio = (u_a x peak_a) / (u_b x peak_b).
+
+    Each side's utilisation of its peak lies in [utilization_min, utilization_bound]. The ratio is
+    implausible only when no pair in those bounds produces it (above u_max peak_a / u_min peak_b), and
+    questionable when, with the subject at u_max, the baseline would have to run under
+    `baseline_utilization_floor` of its peak. Without a stated precision the most favourable common one is used."""
     a, b = hw.resolve(dev_a), hw.resolve(dev_b)
     if a is None or b is None:
         return _out("unknown", None, f"no peak rates for {dev_a if a is None else dev_b} in config/devices.yaml")
-    ratios = {}
     precs = [precision] if precision else sorted(set(a.peak_tflops) & set(b.peak_tflops))
+    pairs = {}
     for p in precs:
         pa, pb = a.peak(p), b.peak(p)
         if pa and pb:
-            ratios[f"{pa[0]} peak {pa[1]:g}/{pb[1]:g}"] = pa[1] / pb[1]
-    if not precision and a.memory_gbs and b.memory_gbs:
-        ratios[f"memory bandwidth {a.memory_gbs:g}/{b.memory_gbs:g} GB/s"] = a.memory_gbs / b.memory_gbs
-    if not ratios:
+            pairs[pa[0]] = (pa[1], pb[1])
+    if not pairs:
         return _out("unknown", None, f"no common peak rates for {a.key} and {b.key}")
-    label, top = max(ratios.items(), key=lambda kv: kv[1])
-    bound = top * (1 + cfg.ratio_slack)
-    arith = (f"claimed {a.key}/{b.key} ratio {claimed:g} vs largest ratio of peaks {top:.2f} ({label}); "
-             f"bound {top:.2f} x {1 + cfg.ratio_slack:g} = {bound:.2f}")
-    return _out("implausible" if claimed > bound else "plausible", None, arith)
+    prec, (peak_a, peak_b) = max(pairs.items(), key=lambda kv: kv[1][0] / kv[1][1])
+    u_max, u_min, floor = cfg.utilization_bound, cfg.utilization_min, cfg.baseline_utilization_floor
+    peak_ratio = peak_a / peak_b
+    most = u_max / u_min * peak_ratio
+    needed_b = u_max * peak_ratio / claimed if claimed > 0 else math.inf
+    which = "" if precision else " (most favourable common precision)"
+    arith = (f"ratio = (u_{a.key} x {peak_a:g}) / (u_{b.key} x {peak_b:g}) {prec} peaks{which}; peak ratio "
+             f"{peak_ratio:.2f}; with {a.key} at the {u_max:.0%} bound, {claimed:g}x needs {b.key} at "
+             f"{u_max:.0%} x {peak_ratio:.2f} / {claimed:g} = {needed_b:.1%} of its peak")
+    if claimed > most:
+        return _out("implausible", needed_b, f"{arith}; no pair within [{u_min:.0%}, {u_max:.0%}] reaches it "
+                                         f"(at most {u_max:.0%}/{u_min:.0%} x {peak_ratio:.2f} = {most:.1f}x)")
+    if needed_b < floor:
+        return _out("questionable", needed_b, f"{arith}, under the {floor:.0%} floor: possible only if the "
+                                              f"{b.key} baseline ran far from its peak")
+    return _out("plausible", needed_b, arith)
 
 
 def spec_value(claim: dict, hw: Hardware, cfg) -> dict:

@@ -25,7 +25,8 @@ class CheckConfig:
     """How claims are compared with measurements (`verdicts:`)."""
     tolerance: float = 0.15
     utilization_bound: float = 0.60
-    ratio_slack: float = 0.15
+    utilization_min: float = 0.02
+    baseline_utilization_floor: float = 0.15
     knee_gain: float = 0.10
     cpu_baseline_backend: str = "pytorch"
     cpu_baseline_precision: str = "fp32"
@@ -34,7 +35,8 @@ class CheckConfig:
     def __post_init__(self):
         _between("verdicts.tolerance", self.tolerance, 0.0, 1.0)
         _between("verdicts.utilization_bound", self.utilization_bound, 0.01, 1.0)
-        _between("verdicts.ratio_slack", self.ratio_slack, 0.0, 10.0)
+        _between("verdicts.utilization_min", self.utilization_min, 0.0001, self.utilization_bound)
+        _between("verdicts.baseline_utilization_floor", self.baseline_utilization_floor, 0.0, 1.0)
         _between("verdicts.knee_gain", self.knee_gain, 0.0, 1.0)
 
     @classmethod
