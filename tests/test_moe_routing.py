@@ -15,14 +15,16 @@ def _probs(rows):
 
 
 @pytest.mark.parametrize("name,kind,slots", [("topk1", "topk", 1), ("topk4", "topk", 4), ("topp0.5", "topp", 3),
-                                              ("topp1.0", "topp", 3), ("ondemand", "ondemand", 4)])
+                                              ("topp1.0", "topp", 3), ("ondemand", "ondemand", 4),
+                                              ("budget0.6top2", "budget", 2), ("budget0.5top2", "budget", 1)])
 def test_parse_strategy(name, kind, slots):
     s = parse_strategy(name, experts=8, topp_max_k=3)
     assert (s.kind, s.max_slots) == (kind, slots)
 
 
 @pytest.mark.parametrize("name,match", [("top2", "not a strategy"), ("topk9", "1 <= k <= experts"),
-                                         ("topp1.5", "not a strategy"), ("topk0", "1 <= k")])
+                                         ("topp1.5", "not a strategy"), ("topk0", "1 <= k"),
+                                         ("budget1.5top2", "share in"), ("budget0.6top9", "share in")])
 def test_bad_strategy_names_the_key(name, match):
     with pytest.raises(BenchConfigError, match=f"bench.suites.moe_routing.strategies.*{match}"):
         parse_strategy(name, experts=8)
@@ -114,3 +116,20 @@ def test_route_needs_importance_for_ondemand():
     s = parse_strategy("ondemand", experts=4, ondemand=OnDemandConfig(k_max=2))
     with pytest.raises(ValueError, match="importance"):
         route(s, torch.randn(3, 4))
+
+
+@pytest.mark.parametrize("share,ref,real", [(0.6, 2, 1.2), (0.5, 2, 1.0), (0.9, 4, 3.6), (0.2, 2, 0.4)])
+def test_claimed_budget_spends_exactly_its_share_and_the_important_tokens_get_more(share, ref, real):
+    torch.manual_seed(0)
+    logits, importance = torch.randn(500, 8), torch.rand(500)
+    r = route(parse_strategy(f"budget{share}top{ref}", experts=8), logits, importance)
+    assert r.counts()["real_per_token"] == pytest.approx(real) and r.counts()["virtual"] == 0
+    per_token = r.real_mask().sum(dim=1)
+    assert per_token.max() - per_token.min() <= 1
+    more = importance[per_token == per_token.max()].min() if per_token.max() > per_token.min() else None
+    if more is not None:
+        assert more >= importance[per_token == per_token.min()].max()  # the extra slot goes to important tokens
+    # each token's slots hold its most probable experts
+    top = torch.softmax(logits, dim=-1).topk(int(per_token.max()), dim=-1).indices
+    filled = r.experts >= 0
+    assert torch.equal(r.experts[filled], top[:, : r.experts.shape[1]][filled])

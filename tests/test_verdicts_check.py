@@ -119,21 +119,45 @@ def test_change_from_to_and_batch_range_and_not_empirical():
     assert got.loc["n", "status"] == "NOT_EMPIRICAL"
 
 
-def test_routing_activation_claim_uses_moe_rows_of_the_same_phase():
+def _moe_rows(strategies):
     def moe(strategy, batch, act, lat, phase):
         return bench_row("cpu", "tiny_8e", strategy, "fp32", batch, batch / lat * 1000, suite="moe_routing",
                          real_act_per_token=act, phase=phase, dispatch="grouped", workload="vqav2")
-    rows = [moe(s, b, act, lat, ph) for b in (1, 4) for ph, f in (("prefill", 1.0), ("decode", 10.0))
-            for s, act, lat in (("topk2", 2.0, 1.0 * f), ("ondemand", 1.2, 0.8 * f), ("topk1", 1.0, 0.6 * f))]
-    claims = [claim("a", "p2", "40% fewer real expert activations", kind="change", metric="expert_activations",
-                    value=-40, unit="%", subject_method="anyexperts", baseline_method="fixed top-k"),
-              claim("l", "p2", "on-demand lowers latency by 39%", kind="change", metric="latency", value=-39, unit="%",
+    # decode latencies relative to top-2 differ from prefill ones: contexts must never be pooled
+    return [moe(s, b, act, lat[ph], ph) for b in (1, 4) for ph in ("prefill", "decode") for s, act, lat in strategies]
+
+
+MOE = [("topk2", 2.0, {"prefill": 1.0, "decode": 10.0}), ("ondemand", 1.2, {"prefill": 0.8, "decode": 13.0}),
+       ("topk1", 1.0, {"prefill": 0.6, "decode": 9.0})]
+ACTIVATIONS = claim("a", "p2", "40% fewer real expert activations", kind="change", metric="expert_activations",
+                    value=-40, unit="%", subject_method="anyexperts", baseline_method="fixed top-k")
+
+
+def test_activation_claim_needs_the_trained_checkpoint_and_latency_changes_are_per_phase():
+    claims = [ACTIVATIONS,
+              claim("l", "p2", "on-demand lowers latency by 20%", kind="change", metric="latency", value=-20, unit="%",
                     subject_method="on-demand routing", baseline_method="top-2")]
-    got = run(claims, rows)
-    assert got.loc["a", "status"] == "REPRODUCED" and got.loc["a", "measured_value"] == pytest.approx(-40.0)
-    assert got.loc["l", "status"] == "NOT_REPRODUCED" and got.loc["l", "measured_value"] == pytest.approx(-20.0)
+    got = run(claims, _moe_rows(MOE))
+    assert got.loc["a", "status"] == "UNTESTABLE" and "trained AnyExperts checkpoint" in got.loc["a", "reason"]
+    assert pd.isna(got.loc["a", "measured_value"]) and not got.loc["a", "conditional"]
+    assert "budget0.6top2 (and topk2)" in got.loc["a", "conditional_finding"]  # says how to measure the budget
+    # prefill -20% holds, decode +30% does not: not reproduced, and never a median of the two
+    assert got.loc["l", "status"] == "NOT_REPRODUCED" and got.loc["l", "measured_value"] == pytest.approx(30.0)
+    assert "decode/vqav2/grouped +30.0% (does not hold), prefill/vqav2/grouped -20.0% (holds)" in got.loc["l", "reason"]
     assert not got.loc["l", "contradicted"] and "not counted as a contradiction" in got.loc["l", "reason"]
-    assert "/topk2/" in got.loc["a", "bench_rows"] and "/ondemand/" in got.loc["a", "bench_rows"]
+
+
+def test_claimed_budget_is_measured_conditionally_per_context():
+    budget = ("budget0.6top2", 1.2, {"prefill": 0.7, "decode": 10.5})
+    got = run([ACTIVATIONS], _moe_rows(MOE + [budget])).loc["a"]
+    assert got["status"] == "UNTESTABLE" and got["conditional"]  # conditional, never REPRODUCED
+    assert got["conditional_finding"].startswith("if the claimed 40% fewer real activations than top-2 holds")
+    assert "decode/vqav2/grouped on Test CPU: +5% over batch 1-4" in got["conditional_finding"]
+    assert "prefill/vqav2/grouped on Test CPU: -30% over batch 1-4" in got["conditional_finding"]
+    contexts = json.loads(got["conditional_contexts"])
+    assert [(c["context"], c["change_pct"]) for c in contexts] == [("decode/vqav2/grouped", [5.0, 5.0]),
+                                                                   ("prefill/vqav2/grouped", [-30.0, -30.0])]
+    assert any("/budget0.6top2/" in r for r in json.loads(got["conditional_rows"]))
 
 
 def test_stage_writes_contract_columns(tmp_path):

@@ -65,7 +65,7 @@ class MoEStack:
         """Router and importance head on normalised states, then the strategy's decisions."""
         logits = F.linear(h, lw.router)
         importance = None
-        if strategy.kind == "ondemand":
+        if strategy.kind in ("ondemand", "budget"):
             importance = torch.sigmoid(prior_logit + (h @ lw.importance).float())
         return route(strategy, logits, importance, self.block.virtual_experts)
 

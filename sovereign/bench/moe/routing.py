@@ -1,4 +1,4 @@
-"""Routing strategies: top-k, threshold top-p, and budgeted on-demand routing (AnyExperts manner).
+"""Routing strategies: top-k, threshold top-p, budgeted on-demand routing (AnyExperts manner), and a claimed budget.
 
 Every strategy turns router probabilities into a `Routing`: per token a fixed number of
 slots, each holding an expert id and a combine weight. Ids 0..E-1 are real experts,
@@ -7,6 +7,7 @@ the device (no host synchronisation), so routing cost is part of the timed forwa
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -97,6 +98,24 @@ def route_ondemand(probs: torch.Tensor, importance: torch.Tensor, cfg: OnDemandC
     return Routing(experts, _normalise(top_p, valid), num_experts)
 
 
+def route_budget(probs: torch.Tensor, importance: torch.Tensor, share: float, ref_k: int) -> Routing:
+    """A claimed activation budget: on average `share` x `ref_k` real experts per token, the most important
+    tokens getting the extra slot, each token's slots filled with its most probable experts (no virtual ones)."""
+    tokens, num_experts = probs.shape
+    mean = share * ref_k
+    low = int(math.floor(mean + 1e-9))
+    extra = int(round((mean - low) * tokens))  # tokens that get low + 1 experts, so the batch spends the budget
+    slots = max(1, low + (1 if extra else 0))
+    top_p, top_i = probs.topk(slots, dim=-1)
+    order = importance.float().argsort(descending=True, stable=True)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(tokens, device=probs.device)
+    count = torch.where(rank < extra, low + 1, low)
+    valid = torch.arange(slots, device=probs.device).expand_as(top_i) < count[:, None]
+    experts = torch.where(valid, top_i, torch.full_like(top_i, EMPTY))
+    return Routing(experts, _normalise(top_p, valid), num_experts, dense=bool(extra == 0 and low == slots))
+
+
 def route(strategy: Strategy, logits: torch.Tensor, importance: torch.Tensor | None = None,
           virtual_experts: int = 0) -> Routing:
     """Route tokens from router logits [T, E] with a parsed strategy."""
@@ -106,5 +125,7 @@ def route(strategy: Strategy, logits: torch.Tensor, importance: torch.Tensor | N
     if strategy.kind == "topp":
         return route_topp(probs, strategy.p, strategy.max_k)
     if importance is None:
-        raise ValueError("on-demand routing needs a token-importance score")
+        raise ValueError(f"{strategy.kind} routing needs a token-importance score")
+    if strategy.kind == "budget":
+        return route_budget(probs, importance, strategy.share, strategy.k)
     return route_ondemand(probs, importance, strategy.ondemand, virtual_experts)

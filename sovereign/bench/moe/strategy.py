@@ -1,13 +1,15 @@
 """Strategy names and settings (no torch, so the workflow can read them while it parses)."""
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from ..errors import BenchConfigError
 
 EMPTY = -1
-_NAME = re.compile(r"^(?:topk(?P<k>[0-9]+)|topp(?P<p>0?\.[0-9]+|1(?:\.0+)?)|(?P<ondemand>ondemand))$")
+_NAME = re.compile(r"^(?:topk(?P<k>[0-9]+)|topp(?P<p>0?\.[0-9]+|1(?:\.0+)?)|(?P<ondemand>ondemand)"
+                   r"|budget(?P<share>[0-9]*\.?[0-9]+)top(?P<ref>[0-9]+))$")
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,8 @@ class OnDemandConfig:
 
 @dataclass(frozen=True)
 class Strategy:
-    """A parsed strategy name: 'topk2', 'topp0.5' (cap `max_k`) or 'ondemand' (with its budget)."""
+    """A parsed strategy name: 'topk2', 'topp0.5' (cap `max_k`), 'ondemand' (with its budget), or
+    'budget0.6top2': a claimed activation budget, here 0.6 x top-2's real activations per token."""
 
     name: str
     kind: str
@@ -39,10 +42,18 @@ class Strategy:
     p: float = 0.0
     max_k: int = 0
     ondemand: OnDemandConfig | None = None
+    share: float = 0.0
+
+    @property
+    def budget_per_token(self) -> float:
+        """Real expert activations per token a budget strategy spends on average (share x reference k)."""
+        return self.share * self.k
 
     @property
     def max_slots(self) -> int:
         """Slots per token this strategy can fill at most."""
+        if self.kind == "budget":
+            return max(1, math.ceil(round(self.budget_per_token, 9)))
         return {"topk": self.k, "topp": self.max_k}.get(self.kind) or self.ondemand.k_max
 
 
@@ -52,7 +63,7 @@ def parse_strategy(name: str, experts: int, topp_max_k: int = 4, ondemand: OnDem
     m = _NAME.match(str(name))
     if not m:
         raise BenchConfigError(f"config key '{key}': {name!r} is not a strategy; use topk<k> (e.g. topk2), "
-                               "topp<p> (e.g. topp0.5) or ondemand")
+                               "topp<p> (e.g. topp0.5), ondemand or budget<share>top<k> (e.g. budget0.6top2)")
     if m.group("k"):
         k = int(m.group("k"))
         if not 1 <= k <= experts:
@@ -63,6 +74,12 @@ def parse_strategy(name: str, experts: int, topp_max_k: int = 4, ondemand: OnDem
         if not 0.0 < p <= 1.0 or not 1 <= topp_max_k <= experts:
             raise BenchConfigError(f"config key '{key}': {name!r} needs 0 < p <= 1 and 1 <= topp_max_k <= experts ({experts})")
         return Strategy(name=name, kind="topp", p=p, max_k=topp_max_k)
+    if m.group("share"):
+        share, ref = float(m.group("share")), int(m.group("ref"))
+        if not 0.0 < share <= 1.0 or not 1 <= ref <= experts:
+            raise BenchConfigError(f"config key '{key}': {name!r} needs a share in (0, 1] of top-<k> activations with "
+                                   f"1 <= k <= experts ({experts})")
+        return Strategy(name=name, kind="budget", k=ref, share=share)
     od = ondemand or OnDemandConfig()
     if od.k_max > experts:
         raise BenchConfigError(f"config key '{od.key}.k_max': {od.k_max} exceeds the block's {experts} experts")
