@@ -22,6 +22,7 @@ from .patterns import (
 from .vocab import FIELD, Mention, Vocab
 
 SIDE = ("device", "model", "backend", "precision", "method", "batch")
+CONDITIONS = ("seq_len", "latency_ms")  # what the claim holds under (condition_<name>)
 KINDS = ("absolute", "ratio", "change", "batch_range", "spec", "not_empirical")
 
 
