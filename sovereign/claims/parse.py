@@ -77,11 +77,18 @@ def _batches(p: str) -> list[_Batch]:
 def _conditions(p: str) -> tuple[dict, list[tuple[int, int]]]:
     """Sentence-wide conditions (seq_len in tokens, latency_ms bound) and their spans, hidden from claims."""
     out, spans = {}, []
+    low = p.lower()
+    if "token" not in low and "length" not in low and "context" not in low:
+        return _lat_bound(p, out, spans) if " ms" in low or " s " in low else (out, spans)
     for m in SEQ_LEN.finditer(p):
         n = next(g for g in ("n", "n2", "n3", "n4") if m.group(g))
         k = m.group({"n": "k", "n2": "k2", "n3": "k", "n4": "k4"}[n])
         out.setdefault("seq_len", _fmt(to_float(m.group(n)) * (1000 if k else 1)))
         spans.append((m.start(), m.end()))
+    return _lat_bound(p, out, spans)
+
+
+def _lat_bound(p: str, out: dict, spans: list) -> tuple[dict, list[tuple[int, int]]]:
     for m in LAT_BOUND.finditer(p):
         if not (m.group("lw") or m.group("b")):
             continue  # "under 200 ms for X" is the claim itself, not a bound it holds under

@@ -95,7 +95,9 @@ def _alternation(aliases: list[str], device_suffix: bool) -> re.Pattern:
         return re.compile(r"(?!x)x")
     body = "|".join(_alias_pattern(a) for a in uniq)
     suffix = r"(?:[\s\-]gpus?)?" if device_suffix else ""
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{body}){suffix}(?![A-Za-z0-9])", re.IGNORECASE)
+    # a first-character class lets the scan skip most positions without trying every alias
+    first = "".join(sorted({re.escape(c) for a in uniq for c in (a.strip()[0].lower(), a.strip()[0].upper())}))
+    return re.compile(rf"(?<![A-Za-z0-9])(?=[{first}])(?:{body}){suffix}(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 def _entries(raw: dict, section: str, path: str):
