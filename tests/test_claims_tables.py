@@ -113,3 +113,17 @@ def test_claims_frame_reads_the_cached_pdf_tables(tmp_path):
     assert set(off["source"]) == {"sentence"}
     pd.testing.assert_frame_equal(df, claims_frame("s", papers, fulltext, ClaimsConfig(), progress=False,
                                                    pdf_dir=str(tmp_path)))
+
+
+def test_table_and_failed_rows_ground_without_error(tmp_path):
+    from sovereign.claims.ground import ground_frame, source_sentences
+
+    papers = pd.DataFrame([{"study": "s", "paper_id": "p1", "title": "T", "kept": True, "abstract": "No numbers here."}])
+    fulltext = pd.DataFrame([{"study": "s", "paper_id": "p1", "status": "ok", "origin": "pdf", "chars": 10, "reason": "",
+                              "text": THROUGHPUT[0] + " ResNet-18 1,210 5,480 9,830"}])
+    make_pdf(cached_pdf_path(tmp_path, "p1"), [THROUGHPUT, NO_UNIT])
+    df = claims_frame("s", papers, fulltext, ClaimsConfig(), progress=False, pdf_dir=str(tmp_path))
+    sup = ground_frame("s", df, source_sentences(papers, fulltext), ClaimsConfig(), {"backend": "none"}, progress=False)
+    assert len(sup) == len(df)
+    first = sup.set_index("claim_id").loc[df[(df.source == "table") & (df.value == 1210)].claim_id.iloc[0]]
+    assert first["numbers_grounded"]  # the caption is the paper's text and 1,210 is in it
