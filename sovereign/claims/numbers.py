@@ -25,7 +25,7 @@ _UNITS = [
     (r"\s*percentage points?\b|\s*pp\b", "pp", "percent_points"),
     (r"\s*(?:images?|imgs?|samples?|frames?|inferences?|predictions?)\s*(?:/\s*s(?:ec)?\b|per\s+s(?:ec(?:ond)?)?\b)"
      r"|\s*(?:fps|FPS|img/s|ips)\b", "images/s", "throughput"),
-    (r"\s*(?:queries|requests|sequences|sentences)\s*(?:/\s*s\b|per\s+second\b)|\s*(?:qps|QPS)\b", "queries/s", "throughput"),
+    (r"\s*(?:queries|requests|reqs?|sequences|sentences)\s*(?:/\s*s\b|per\s+second\b)|\s*(?:qps|QPS|rps|RPS)\b", "queries/s", "throughput"),
     (r"\s*(?:(?:output|generated|input|prompt)\s+)?(?:tokens?|tok)\s*(?:/\s*s\b|per\s+second\b|/\s*sec\b)", "tokens/s", "throughput"),
     (r"\s*(?:ms|msec|milliseconds?)\b", "ms", "time"),
     (r"\s*(?:[uµ]s|usec|microseconds?)\b", "\u00b5s", "time"),

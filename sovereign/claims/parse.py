@@ -13,12 +13,15 @@ from dataclasses import dataclass, field
 
 from ..text import normalize
 from .clean import clean_residue
-from .numbers import Quantity, mask, mask_non_quantities, prepare, scan, to_float
+from .numbers import Quantity, mask, mask_non_quantities, prepare, scan
 from .patterns import (
-    AFTER_QUAL, BATCH, BATCH_B, BATCH_WORD, BEST_CASE, BETWEEN, BY_BEFORE, CHANGE_AFTER,
-    CONTRAST, EVALUATIVE, FROM, FRONT_CMP, LAT_BOUND, MARKER, MEASURED, MEASURED_PEAK, ONE_TOKEN, PARAMS,
-    PEAK, PER_TOKEN, PHRASE_END, QUAL, SEG, SEQ_LEN, SIZE_AFTER, SKIP, SPEC,
-    SPEED_WORDS, TOKEN_TIME, UNIT_METRIC, VERB_DOWN, VERB_UP,
+    BATCH_WORD, BY_BEFORE, CHANGE_AFTER, EVALUATIVE, FROM, FRONT_CMP, MARKER, MEASURED, ONE_TOKEN, OUTPERFORM,
+    PARAMS, PEAK, PER_TOKEN, PHRASE_END, SIZE_AFTER, SKIP, SPEC, SPEED_WORDS, TOKEN_TIME, UNIT_METRIC,
+    VERB_DOWN, VERB_UP,
+)
+from .spans import (
+    batches as _batches, conditions as _conditions, fmt as _fmt, in_parens as _in_parens,
+    nearest as _nearest, qualifier as _qualifier, seg_of as _seg_of, segments as _segments,
 )
 from .vocab import FIELD, Mention, Vocab
 
@@ -42,102 +45,8 @@ class _Slot:
     baseline: dict = field(default_factory=dict)
 
 
-@dataclass
-class _Batch:
-    low: float
-    high: float
-    start: int
-    end: int
-
-    def label(self) -> str:
-        lo, hi = _fmt(self.low), _fmt(self.high)
-        return lo if lo == hi else f"{lo}-{hi}"
-
-
 _GPU_THING = re.compile(r"[\s-]+(?:memory|kernels?|vram|hours?|utili[sz]ation)\b", re.I)
 
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
-def _batches(p: str) -> list[_Batch]:
-    out = []
-    for rx in (BATCH, BATCH_B):
-        for m in rx.finditer(p):
-            a = to_float(m.group("a"))
-            b = to_float(m.group("b")) if m.group("b") else a
-            between = (m.groupdict().get("pre") or "").startswith("between") or BETWEEN.search(p[max(0, m.start() - 12):m.start()])
-            if rx is BATCH and m.group("b") and " and " in m.group(0) and not between:
-                b = a  # "batch 8 and 16 ..." lists, not ranges
-            out.append(_Batch(min(a, b), max(a, b), m.start(), m.end()))
-    return sorted(out, key=lambda b: b.start)
-
-
-def _conditions(p: str) -> tuple[dict, list[tuple[int, int]]]:
-    """Sentence-wide conditions (seq_len in tokens, latency_ms bound) and their spans, hidden from claims."""
-    out, spans = {}, []
-    low = p.lower()
-    if "token" not in low and "length" not in low and "context" not in low:
-        return _lat_bound(p, out, spans) if " ms" in low or " s " in low else (out, spans)
-    for m in SEQ_LEN.finditer(p):
-        n = next(g for g in ("n", "n2", "n3", "n4") if m.group(g))
-        k = m.group({"n": "k", "n2": "k2", "n3": "k", "n4": "k4"}[n])
-        out.setdefault("seq_len", _fmt(to_float(m.group(n)) * (1000 if k else 1)))
-        spans.append((m.start(), m.end()))
-    return _lat_bound(p, out, spans)
-
-
-def _lat_bound(p: str, out: dict, spans: list) -> tuple[dict, list[tuple[int, int]]]:
-    for m in LAT_BOUND.finditer(p):
-        if not (m.group("lw") or m.group("b")):
-            continue  # "under 200 ms for X" is the claim itself, not a bound it holds under
-        ms = to_float(m.group("n")) * (1000 if m.group("u").lower() == "s" else 1)
-        out.setdefault("latency_ms", _fmt(ms))
-        spans.append((m.start(), m.end()))
-    return out, spans
-
-
-def _segments(p: str) -> tuple[list[tuple[int, int]], set[int]]:
-    """Clause bounds, and the clauses opened by a contrast (while, but, ...) that share no subject."""
-    bounds, start, contrast = [], 0, set()
-    for m in SEG.finditer(p):
-        bounds.append((start, m.start()))
-        if m.group(0).strip() not in ",;:" or CONTRAST.match(p, m.end()):
-            contrast.add(len(bounds))
-        start = m.end()
-    bounds.append((start, len(p)))
-    return bounds, contrast
-
-
-def _seg_of(segs, pos: int) -> int:
-    for i, (s, e) in enumerate(segs):
-        if s <= pos <= e:
-            return i
-    return len(segs) - 1
-
-
-def _in_parens(p: str, pos: int) -> bool:
-    return p.rfind("(", 0, pos) > p.rfind(")", 0, pos)
-
-
-def _qualifier(masked: str, q: Quantity, kind: str = "", clause_start: int = 0) -> str:
-    before = masked[max(0, q.start - 30):q.start]
-    if BEST_CASE.search(before):
-        return "up_to"
-    for name, rx in QUAL:
-        if rx.search(before):
-            return name
-    for name, rx in AFTER_QUAL:
-        if rx.search(masked[q.end:q.end + 12]):
-            return name
-    if kind == "absolute" and MEASURED_PEAK.search(masked[clause_start:q.start]):
-        return "up_to"  # "peak decode throughput is 2,600 tokens/s": the best measured case
-    return "exact"
-
-
-def _nearest(mentions, pos: int):
-    return min(mentions, key=lambda m: (min(abs(m.start - pos), abs(m.end - pos)), m.start)) if mentions else None
 
 
 class SentenceParser:
@@ -251,6 +160,10 @@ class SentenceParser:
                 return "spec", metric
             return self._range_kind(q, before), metric
         if cat == "ratio":
+            if any(m.category == "devices" and q.end <= m.start <= q.end + 2 for m in self._ents):
+                return None, None  # "on 2x A100", "8x H100": a device count, not a ratio
+            if nearest is None and OUTPERFORM.search(before):
+                return "ratio", "speedup"  # "outperforms cuBLAS by 1.7x"
             if nearest is None:
                 if not SPEED_WORDS.search(masked[q.end:q.end + 20]):
                     return "ratio", "?"  # "..., and 3.3x at batch size 32": the metric of the ratio before, if any
@@ -364,6 +277,9 @@ class SentenceParser:
         if m and m.group(0).lower().startswith(("of", "its", "their")) and sl.kind == "change":
             m = None if re.match(r"^\s*of\b", tail) else m
         if m is None:
+            out = OUTPERFORM.search(p, sl.start, sl.q.start)
+            if out and sl.kind in ("ratio", "change"):  # "outperforms cuBLAS by 1.7x": the baseline comes first
+                return (out.end(), sl.q.start)
             if sl.kind != "ratio" or not re.match(r"^\s*(?:the|a|an)\s+", tail, re.I):
                 return None
             start = tail_start + re.match(r"^\s*(?:the|a|an)\s+", tail, re.I).end()

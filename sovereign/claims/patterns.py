@@ -64,6 +64,7 @@ LAT_BOUND = re.compile(
 # "as low as 1.1 ms", "down to 12 ms", a measured "peak": the best case, read as up_to
 BEST_CASE = re.compile(r"\b(?:as (?:low|little|short|fast) as|(?:comes?|goes?|drops?|falls?|gets?)?\s*down to)\s*$", re.I)
 MEASURED_PEAK = re.compile(r"\bpeak\w*\b", re.I)
-PER_TOKEN = re.compile(r"\s*(?:per|/|a|each)\s+(?:output\s+|generated\s+)?token\b|\s*per\s+(?:decoding\s+)?step\b", re.I)
+PER_TOKEN = re.compile(r"\s*(?:(?:per|a|each)\s+|/\s*)(?:output\s+|generated\s+)?token\b|\s*per\s+(?:decoding\s+)?step\b", re.I)
+OUTPERFORM = re.compile(r"\b(?:outperform\w*|beat\w*|surpass\w*)\b", re.I)
 ONE_TOKEN = re.compile(r"\b(?:(?:one|each|a|every|per)\s+(?:output\s+)?token)\b", re.I)
 TOKEN_TIME = ("ttft", "tpot")
