@@ -76,12 +76,19 @@ def score(cases: list[dict], parser) -> dict:
 
     `parser` is anything with parse(sentence) -> list of claim dicts."""
     right, total, failures = Counter(), Counter(), []
+    named = [0, 0]  # subject/baseline/condition fields that the reading or the extraction fills
     for case in cases:
         got = parser.parse(case["text"])
         fields = {"claims": len(got) == len(case["expect"])}
         for i, exp in enumerate(case["expect"]):
-            for f, ok in compare(exp, got[i] if i < len(got) else None).items():
+            row = got[i] if i < len(got) else {}
+            for f, ok in compare(exp, row).items():
                 fields[f"{i}:{f}"] = ok
+                side, _, k = f.partition("_")
+                if side in ("subject", "baseline", "condition") and (
+                        not _none((exp.get(side) or {}).get(k)) or not _none(row.get(f))):
+                    named[0] += int(ok)
+                    named[1] += 1
         for key, ok in fields.items():
             f = key.split(":")[-1]
             total[f] += 1
@@ -93,6 +100,7 @@ def score(cases: list[dict], parser) -> dict:
     overall = sum(r for r, _ in per_field.values()) / max(1, sum(t for _, t in per_field.values()))
     return {"per_field": per_field, "overall": overall, "core": _share(per_field, CORE),
             "all": _share(per_field, [f for f in FIELDS if f != "claims"]),
+            "named": named[0] / named[1] if named[1] else None,
             "failures": failures, "cases": len(cases), "expected_claims": sum(len(c["expect"]) for c in cases)}
 
 
