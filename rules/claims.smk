@@ -8,7 +8,8 @@ def _vocab_file(wc):
 
 
 # Each rule gets only the keys it uses, so changing a grounding threshold never reruns extraction.
-EXTRACT_KEYS = ("vocab_path", "use_full_text", "kept_only")
+EXTRACT_KEYS = ("vocab_path", "use_full_text", "kept_only", "tables", "backend", "endpoint", "model", "timeout_s",
+                "retries", "api_key_env")
 GROUND_KEYS = ("min_support", "agree_tolerance", "use_embeddings")
 
 
@@ -21,6 +22,8 @@ rule extract_claims:
         "results/{study}/claims.parquet",
     params:
         claims={k: config["claims"][k] for k in EXTRACT_KEYS},
+        # tables are read from the PDFs fetch_fulltext cached there (its output is this rule's input)
+        pdf_dir=config["literature"]["fulltext"]["cache_dir"],
     log:
         "results/logs/extract_claims/{study}.log",
     benchmark:

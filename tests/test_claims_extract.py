@@ -144,7 +144,9 @@ def test_claims_frame_rows_and_determinism(tmp_path):
     assert list(df.columns) == CLAIM_COLUMNS and set(CONTRACT["claims"]) <= set(df.columns)
     assert df["claim_id"].is_unique
     assert "2222.00002" not in set(df["paper_id"])  # not kept
-    got = {(r.paper_id, r.kind, r.value, r.source, r.mentions) for r in df.itertuples()}
+    assert set(df["source"]) == {"sentence"} and set(df["extractor"]) == {"rules"} and df["verbatim"].all()
+    assert (df["source_sentence"] == df["sentence"]).all() and set(df["status"]) == {"ok"}
+    got = {(r.paper_id, r.kind, r.value, r.section, r.mentions) for r in df.itertuples()}
     assert ("2604.14552", "ratio", 4.4, "abstract", 2) in got  # the full text repeats it: one row, two mentions
     assert ("2604.14552", "absolute", 3987.0, "full_text", 1) in got
     assert ("2604.14552", "not_empirical", None, "abstract", 1) in {

@@ -14,3 +14,7 @@ class ClaimsInputError(SovereignError):
 
 class ClaimsConfigError(SovereignError):
     """A `claims:` setting is invalid; the message names the key."""
+
+
+class ClaimsLLMError(SovereignError):
+    """The OpenAI-compatible endpoint of the `openai` claims backend failed; the message names it."""

@@ -13,17 +13,27 @@ from ..io import write_parquet
 from ..text import split_sentences
 from ..warehouse import CONTRACT
 from .errors import ClaimsConfigError, ClaimsInputError
-from .parse import SentenceParser
+from .parse import CONDITIONS, SentenceParser
+from .llm import HAS_NUMBER, LLMConfig, LLMExtractor
+from .tables import pdf_table_claims
 from .vocab import FIELD, load_vocab
+from ..literature.fulltext import cached_pdf_path
 
 log = logging.getLogger(__name__)
 CATEGORY = {field: cat for cat, field in FIELD.items()}
 
-EXTRA_COLUMNS = ["value_from", "value_to", "low", "high", "baseline_batch", "source", "sentence_index",
-                 "claim_index", "numbers", "mentions", "also_in", "subject_from_title"]
+# source: where the claim was read (sentence | table); extractor: rules | llm; verbatim: the sentence
+# is the paper's own text (rules, tables) or the model's statement (llm, with source_sentence);
+# section: abstract | full_text | pdf (tables); status/reason: ok, or failed with why.
+EXTRA_COLUMNS = ["value_from", "value_to", "low", "high", "baseline_batch"] + [f"condition_{k}" for k in CONDITIONS] + [
+    "source", "extractor", "verbatim", "source_sentence", "section", "sentence_index", "claim_index", "numbers",
+    "mentions", "also_in", "subject_from_title", "status", "reason",
+    "table_caption", "table_page", "table_index", "table_row", "table_col"]
 CLAIM_COLUMNS = list(CONTRACT["claims"]) + EXTRA_COLUMNS
+BACKENDS = ("rules", "openai")
 _SAME = ["kind", "metric", "value", "unit", "qualifier", "value_from", "value_to", "low", "high"] + \
-    [f"{s}_{k}" for s in ("subject", "baseline") for k in ("device", "model", "backend", "precision", "method", "batch")]
+    [f"{s}_{k}" for s in ("subject", "baseline") for k in ("device", "model", "backend", "precision", "method", "batch")] + \
+    [f"condition_{k}" for k in CONDITIONS]
 
 
 @dataclass
@@ -35,8 +45,17 @@ class ClaimsConfig:
     min_support: float = 0.3
     agree_tolerance: float = 0.15
     use_embeddings: bool = True
+    tables: bool = True
+    backend: str = "rules"
+    endpoint: str = ""
+    model: str = ""
+    timeout_s: float = 60.0
+    retries: int = 2
+    api_key_env: str = ""
 
     def __post_init__(self):
+        if self.backend not in BACKENDS:
+            raise ClaimsConfigError(f"claims.backend must be one of {list(BACKENDS)}, got {self.backend!r}")
         if not 0 <= float(self.min_support) <= 1:
             raise ClaimsConfigError(f"claims.min_support must lie in [0, 1], got {self.min_support}")
         if not 0 <= float(self.agree_tolerance) < 1:
@@ -81,15 +100,26 @@ def _title_fallback(claim: dict, title_subject: dict, parser: SentenceParser) ->
 
 
 def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[tuple[str, str]],
-                 title: str = "") -> list[dict]:
-    """Claims of one paper from (source, text) pairs, duplicates within the paper merged."""
+                 title: str = "", llm=None, pdf_path: str | None = None) -> list[dict]:
+    """Claims of one paper from (section, text) pairs, duplicates within the paper merged; with `llm`,
+    the model's claims of every sentence holding a number beside the rules' ones; with `pdf_path`,
+    claims of the PDF's tables."""
     rows, seen = [], {}
     from_title = parser.title_subject(title)
-    for source, text in texts:
+    for section, text in texts:
         for si, sentence in enumerate(split_sentences(text or "")):
+            if llm is not None and HAS_NUMBER.search(sentence):
+                for r in llm.sentence_claims(sentence):
+                    r.update(study=study, paper_id=paper_id, section=section, sentence_index=si, source="sentence",
+                             mentions=1, also_in=section, subject_from_title=False)
+                    r["claim_id"] = claim_id(study, paper_id, f"llm:{section}", si, sentence, r["claim_index"])
+                    rows.append(r)
             for claim in parser.parse(sentence):
                 claim = _title_fallback(claim, from_title, parser)
-                row = {"study": study, "paper_id": paper_id, "source": source, "sentence_index": si, **claim}
+                row = {"study": study, "paper_id": paper_id, "section": section, "sentence_index": si, **claim,
+                       "source": "sentence", "extractor": "rules", "verbatim": True, "source_sentence": sentence,
+                       "status": "ok", "reason": ""}
+                source = section  # the id hashes the section as before, so ids of existing claims do not change
                 row["claim_id"] = claim_id(study, paper_id, source, si, row["sentence"], claim["claim_index"])
                 key = tuple(row.get(c) for c in _SAME) + ((row["sentence"],) if row["kind"] == "not_empirical" else ())
                 if key in seen:
@@ -101,6 +131,13 @@ def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[
                 row["mentions"], row["also_in"] = 1, source
                 seen[key] = row
                 rows.append(row)
+    if pdf_path:
+        for ti, r in enumerate(pdf_table_claims(parser, pdf_path)):
+            r.update(study=study, paper_id=paper_id, section="pdf", source="table", extractor="rules", verbatim=True,
+                     source_sentence=r["sentence"], sentence_index=int(r.get("table_index") or 0), claim_index=ti,
+                     mentions=1, also_in="pdf", subject_from_title=False)
+            r["claim_id"] = claim_id(study, paper_id, "table", r["sentence_index"], r["sentence"], ti)
+            rows.append(r)
     return rows
 
 
@@ -116,8 +153,14 @@ def _texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, use_full_text: b
     return out
 
 
+def _llm(cfg: ClaimsConfig):
+    if cfg.backend != "openai":
+        return None
+    return LLMExtractor(LLMConfig(cfg.endpoint, cfg.model, cfg.timeout_s, cfg.retries, cfg.api_key_env))
+
+
 def claims_frame(study: str, papers: pd.DataFrame, fulltext: pd.DataFrame | None, cfg: ClaimsConfig,
-                 progress: bool = True) -> pd.DataFrame:
+                 progress: bool = True, pdf_dir: str | None = None) -> pd.DataFrame:
     """The claims table of one study (deterministic: rows ordered by paper, source, sentence, index)."""
     for col in ("paper_id", "abstract"):
         if col not in papers.columns:
@@ -126,27 +169,33 @@ def claims_frame(study: str, papers: pd.DataFrame, fulltext: pd.DataFrame | None
         papers = papers[papers["kept"].astype(bool)]
     parser = SentenceParser(load_vocab(cfg.vocab_path or None))
     texts = _texts(papers, fulltext, cfg.use_full_text)
+    llm = _llm(cfg)
     rows = []
     for pid in tqdm(sorted(texts), desc=f"claims {study}", unit="paper", disable=not progress or len(texts) < 20):
         title, parts = texts[pid]
-        rows.extend(paper_claims(parser, study, pid, parts, title))
+        pdf = cached_pdf_path(pdf_dir, pid) if pdf_dir and cfg.tables and cfg.use_full_text else None
+        rows.extend(paper_claims(parser, study, pid, parts, title, llm, str(pdf) if pdf and pdf.is_file() else None))
     df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
     for c in ("value", "value_from", "value_to", "low", "high"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
     for c in ("sentence_index", "claim_index", "mentions"):
         df[c] = df[c].astype("int64")
+    for c in ("table_page", "table_index", "table_row", "table_col"):
+        df[c] = df[c].astype("Int64")
+    df["verbatim"] = df["verbatim"].astype(bool)
     return df
 
 
-def extract_claims(study: str, papers_path: str, fulltext_path: str | None, output: str, cfg: dict) -> pd.DataFrame:
-    """Write results/{study}/claims.parquet from the screened papers and their full text."""
+def extract_claims(study: str, papers_path: str, fulltext_path: str | None, output: str, cfg: dict,
+                   pdf_dir: str | None = None) -> pd.DataFrame:
+    """Write results/{study}/claims.parquet from the screened papers, their full text and cached PDFs' tables."""
     conf = ClaimsConfig.from_dict(cfg)
     try:
         papers = pd.read_parquet(papers_path)
         fulltext = pd.read_parquet(fulltext_path) if fulltext_path and Path(fulltext_path).exists() else None
     except (OSError, ValueError) as exc:
         raise ClaimsInputError(f"cannot read claims inputs: {exc}") from exc
-    df = claims_frame(study, papers, fulltext, conf)
+    df = claims_frame(study, papers, fulltext, conf, pdf_dir=pdf_dir)
     write_parquet(output, df)
     counts = df["kind"].value_counts().to_dict() if not df.empty else {}
     log.info("%s: %d claims from %d papers %s", study, len(df), df["paper_id"].nunique(), counts)

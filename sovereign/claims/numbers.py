@@ -25,8 +25,8 @@ _UNITS = [
     (r"\s*percentage points?\b|\s*pp\b", "pp", "percent_points"),
     (r"\s*(?:images?|imgs?|samples?|frames?|inferences?|predictions?)\s*(?:/\s*s(?:ec)?\b|per\s+s(?:ec(?:ond)?)?\b)"
      r"|\s*(?:fps|FPS|img/s|ips)\b", "images/s", "throughput"),
-    (r"\s*(?:queries|requests)\s*(?:/\s*s\b|per\s+second\b)|\s*(?:qps|QPS)\b", "queries/s", "throughput"),
-    (r"\s*(?:tokens?|tok)\s*(?:/\s*s\b|per\s+second\b)", "tokens/s", "throughput"),
+    (r"\s*(?:queries|requests|reqs?|sequences|sentences)\s*(?:/\s*s\b|per\s+second\b)|\s*(?:qps|QPS|rps|RPS)\b", "queries/s", "throughput"),
+    (r"\s*(?:(?:output|generated|input|prompt)\s+)?(?:tokens?|tok)\s*(?:/\s*s\b|per\s+second\b|/\s*sec\b)", "tokens/s", "throughput"),
     (r"\s*(?:ms|msec|milliseconds?)\b", "ms", "time"),
     (r"\s*(?:[uµ]s|usec|microseconds?)\b", "\u00b5s", "time"),
     (r"\s*(?:ns|nanoseconds?)\b", "ns", "time"),
@@ -36,7 +36,7 @@ _UNITS = [
     (r"\s*(?:TB/s|TBps|TB per second)", "TB/s", "bandwidth"),
     (r"\s*(?:GB/s|GBps|GB per second)", "GB/s", "bandwidth"),
     (r"\s*(?:MB/s|MBps)", "MB/s", "bandwidth"),
-    (r"\s*(?:TFLOP/s|TFLOPS|TFLOPs|teraflops)\b", "TFLOP/s", "compute"),
+    (r"\s*(?:TFLOPs?/s|TFLOPS|TFLOPs|teraflops)(?:/s)?\b", "TFLOP/s", "compute"),
     (r"\s*(?:TOPS|TOP/s)\b", "TOPS", "compute"),
     (r"\s*(?:GFLOP/s|GFLOPS)\b", "GFLOP/s", "compute"),
     (r"\s*(?:GMACs?|billion multiply-(?:adds|accumulates))\b", "GMAC", "compute"),
@@ -53,7 +53,7 @@ _UNITS = [
     (r"\s*experts?\s+per\s+token\b", "experts/token", "experts"),
     (r"\s*(?:iterations?|epochs?|runs?|repeats?|layers?|experts?|tokens?|images?|questions?|pairs?|steps?|"
      r"threads?|cores?|GPUs?|nodes?|servers?|models?|papers?|tasks?|datasets?|categories|classes|types?|"
-     r"kinds?|scenarios?|warm-up|timed|seeds?)\b", "count", "count"),
+     r"kinds?|scenarios?|warm-up|timed|seeds?|bits?|requests?|users?|cards?|sequences?)\b", "count", "count"),
 ]
 _UNIT_RE = [(re.compile(p), u, c) for p, u, c in _UNITS]
 

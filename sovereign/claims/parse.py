@@ -12,16 +12,21 @@ import re
 from dataclasses import dataclass, field
 
 from ..text import normalize
-from .numbers import Quantity, mask, mask_non_quantities, prepare, scan, to_float
+from .clean import clean_residue
+from .numbers import Quantity, mask, mask_non_quantities, prepare, scan
 from .patterns import (
-    AFTER_QUAL, BATCH, BATCH_B, BATCH_WORD, BETWEEN, BY_BEFORE, CHANGE_AFTER,
-    CONTRAST, EVALUATIVE, FROM, FRONT_CMP, MARKER, MEASURED, PARAMS,
-    PEAK, PHRASE_END, QUAL, SEG, SIZE_AFTER, SKIP, SPEC,
-    SPEED_WORDS, UNIT_METRIC, VERB_DOWN, VERB_UP,
+    BATCH_WORD, BY_BEFORE, CHANGE_AFTER, EVALUATIVE, FROM, FRONT_CMP, MARKER, MEASURED, ONE_TOKEN, OUTPERFORM,
+    PARAMS, PEAK, PER_TOKEN, PHRASE_END, SIZE_AFTER, SKIP, SPEC, SPEED_WORDS, TOKEN_TIME, UNIT_METRIC,
+    VERB_DOWN, VERB_UP,
+)
+from .spans import (
+    batches as _batches, conditions as _conditions, fmt as _fmt, in_parens as _in_parens,
+    nearest as _nearest, qualifier as _qualifier, seg_of as _seg_of, segments as _segments,
 )
 from .vocab import FIELD, Mention, Vocab
 
 SIDE = ("device", "model", "backend", "precision", "method", "batch")
+CONDITIONS = ("seq_len", "latency_ms")  # what the claim holds under (condition_<name>)
 KINDS = ("absolute", "ratio", "change", "batch_range", "spec", "not_empirical")
 
 
@@ -40,71 +45,8 @@ class _Slot:
     baseline: dict = field(default_factory=dict)
 
 
-@dataclass
-class _Batch:
-    low: float
-    high: float
-    start: int
-    end: int
+_GPU_THING = re.compile(r"[\s-]+(?:memory|kernels?|vram|hours?|utili[sz]ation)\b", re.I)
 
-    def label(self) -> str:
-        lo, hi = _fmt(self.low), _fmt(self.high)
-        return lo if lo == hi else f"{lo}-{hi}"
-
-
-def _fmt(v: float) -> str:
-    return str(int(v)) if float(v).is_integer() else str(v)
-
-
-def _batches(p: str) -> list[_Batch]:
-    out = []
-    for rx in (BATCH, BATCH_B):
-        for m in rx.finditer(p):
-            a = to_float(m.group("a"))
-            b = to_float(m.group("b")) if m.group("b") else a
-            between = (m.groupdict().get("pre") or "").startswith("between") or BETWEEN.search(p[max(0, m.start() - 12):m.start()])
-            if rx is BATCH and m.group("b") and " and " in m.group(0) and not between:
-                b = a  # "batch 8 and 16 ..." lists, not ranges
-            out.append(_Batch(min(a, b), max(a, b), m.start(), m.end()))
-    return sorted(out, key=lambda b: b.start)
-
-
-def _segments(p: str) -> tuple[list[tuple[int, int]], set[int]]:
-    """Clause bounds, and the clauses opened by a contrast (while, but, ...) that share no subject."""
-    bounds, start, contrast = [], 0, set()
-    for m in SEG.finditer(p):
-        bounds.append((start, m.start()))
-        if m.group(0).strip() not in ",;:" or CONTRAST.match(p, m.end()):
-            contrast.add(len(bounds))
-        start = m.end()
-    bounds.append((start, len(p)))
-    return bounds, contrast
-
-
-def _seg_of(segs, pos: int) -> int:
-    for i, (s, e) in enumerate(segs):
-        if s <= pos <= e:
-            return i
-    return len(segs) - 1
-
-
-def _in_parens(p: str, pos: int) -> bool:
-    return p.rfind("(", 0, pos) > p.rfind(")", 0, pos)
-
-
-def _qualifier(masked: str, q: Quantity) -> str:
-    before = masked[max(0, q.start - 30):q.start]
-    for name, rx in QUAL:
-        if rx.search(before):
-            return name
-    for name, rx in AFTER_QUAL:
-        if rx.search(masked[q.end:q.end + 12]):
-            return name
-    return "exact"
-
-
-def _nearest(mentions, pos: int):
-    return min(mentions, key=lambda m: (min(abs(m.start - pos), abs(m.end - pos)), m.start)) if mentions else None
 
 
 class SentenceParser:
@@ -126,19 +68,27 @@ class SentenceParser:
         s = normalize(sentence)
         if not s or s.endswith("?"):
             return []
-        p = prepare(s)
-        mentions = self.vocab.mentions(p)
+        p = prepare(clean_residue(s))
+        mentions = [m for m in self.vocab.mentions(p)
+                    if not (m.name == "gpu" and _GPU_THING.match(p, m.end))]  # "GPU memory" names no device
         ents = [m for m in mentions if m.category != "batch"]
-        batches = _batches(mask(p, [(m.start, m.end) for m in ents]))
-        masked = mask_non_quantities(mask(p, [(m.start, m.end) for m in mentions] + [(b.start, b.end) for b in batches]))
+        ent_spans = [(m.start, m.end) for m in ents]
+        conditions, cond_spans = _conditions(mask(p, ent_spans))
+        batches = _batches(mask(p, ent_spans + cond_spans))
+        masked = mask_non_quantities(mask(p, [(m.start, m.end) for m in mentions] + [(b.start, b.end) for b in batches]
+                                          + cond_spans))
         metrics = [m for m in self.vocab.metric_mentions(p)
                    if not any(e.start <= m.start < e.end for e in ents)]
         segs, contrast = _segments(p)
+        self._ents = ents
         slots = self._slots(p, masked, scan(masked), batches, segs, metrics)
         if not slots:
             return [_not_empirical(s)] if EVALUATIVE.search(p) and not _in_parens(p, len(p)) else []
         self._resolve_sides(p, slots, segs, contrast, ents, mentions, batches)
         rows = [self._row(s, masked, slot, i) for i, slot in enumerate(slots)]
+        for row in rows:
+            for k in CONDITIONS:
+                row[f"condition_{k}"] = conditions.get(k)
         for i in range(1, len(rows)):  # "roughly 669 images/s on X and 230 images/s on Y": both roughly
             prev, row = rows[i - 1], rows[i]
             if (slots[i].seg == slots[i - 1].seg and p.startswith("and ", slots[i].start) and row["qualifier"] == "exact"
@@ -181,7 +131,7 @@ class SentenceParser:
             sl.start, sl.end = s0, s1
             if i > 0 and slots[i - 1].seg == sl.seg:
                 prev_end = slots[i - 1].q.end if slots[i - 1].q else slots[i - 1].start
-                cut = p.rfind(" and ", prev_end, sl.q.start if sl.q else sl.start)
+                cut = max(p.rfind(w, prev_end, sl.q.start if sl.q else sl.start) for w in (" and ", " while "))
                 sl.start = cut + 1 if cut >= 0 else prev_end
                 slots[i - 1].end = sl.start
         return slots
@@ -200,17 +150,23 @@ class SentenceParser:
                                 or re.search(r"\b(?:a|an)\s+$", before)):
             return None, None  # "a 7B dense model": a model size, not a claim
         if cat == "time":
-            lat = [m for m in metrics if m.name.startswith("latency_")]
-            return self._range_kind(q, before), lat[0].name if lat else "latency"
+            return self._range_kind(q, before), self._time_metric(p, masked, q, near, metrics)
+        if q.unit == "tokens/s":
+            return self._range_kind(q, before), "token_throughput"
         if cat in UNIT_METRIC:
             metric = UNIT_METRIC[cat]
-            if cat in ("bandwidth", "compute", "power", "memory") and SPEC.search(p) and not MEASURED.search(p):
+            if cat in ("bandwidth", "compute", "power", "memory") and not MEASURED.search(p) and (
+                    SPEC.search(p) or self._device_only()):
                 return "spec", metric
             return self._range_kind(q, before), metric
         if cat == "ratio":
+            if any(m.category == "devices" and q.end <= m.start <= q.end + 2 for m in self._ents):
+                return None, None  # "on 2x A100", "8x H100": a device count, not a ratio
+            if nearest is None and OUTPERFORM.search(before):
+                return "ratio", "speedup"  # "outperforms cuBLAS by 1.7x"
             if nearest is None:
                 if not SPEED_WORDS.search(masked[q.end:q.end + 20]):
-                    return None, None
+                    return "ratio", "?"  # "..., and 3.3x at batch size 32": the metric of the ratio before, if any
                 return "ratio", "speedup"
             return "ratio", nearest.name
         if cat in ("percent", "percent_points"):
@@ -226,6 +182,22 @@ class SentenceParser:
                 return "change", nearest.name
             return ("change" if cat == "percent_points" else "absolute"), nearest.name
         return None, None
+
+    def _device_only(self) -> bool:
+        """Only devices (and precisions) named: a figure of the hardware itself, a spec."""
+        cats = {m.category for m in self._ents}
+        return "devices" in cats and not cats & {"models", "backends", "methods"}
+
+    @staticmethod
+    def _time_metric(p, masked, q: Quantity, near, metrics) -> str:
+        """ttft / tpot named in the clause win; '12 ms per token' is tpot; else the latency percentile named."""
+        tok = [m for m in near if m.name in TOKEN_TIME]
+        if tok:
+            return _nearest(tok, q.start).name
+        if PER_TOKEN.match(masked, q.end) or ONE_TOKEN.search(masked[max(0, q.start - 30):q.start]):
+            return "tpot"
+        lat = [m for m in metrics if m.name.startswith("latency_")]
+        return lat[0].name if lat else "latency"
 
     @staticmethod
     def _range_kind(q: Quantity, before: str) -> str:
@@ -261,7 +233,7 @@ class SentenceParser:
             if own_batch:
                 picked["batch"] = min(own_batch, key=lambda b: abs(b.start - anchor)).label()
             prev = slots[i - 1].subject if i > 0 else {}
-            if i > 0 and (slots[i - 1].seg == sl.seg or not picked):
+            if i > 0 and (slots[i - 1].seg == sl.seg or not picked.keys() - {"batch"}):
                 for k, v in prev.items():
                     picked.setdefault(k, v)
             for k, v in _unique(context).items():
@@ -275,6 +247,27 @@ class SentenceParser:
                     if implied and picked.get(FIELD[m.category]) == m.name:
                         sl.baseline = {FIELD[m.category]: implied}
                         break
+        if len(slots) > 1:
+            self._share_across(slots, segs, contrast, subj)
+
+    @staticmethod
+    def _share_across(slots, segs, contrast, subj):
+        """What the sentence names after its last claim, and a baseline named once, hold for every claim."""
+        last = slots[-1]
+        tail_from = last.q.end if last.q else last.end
+        tail = _pick([m for m in subj if tail_from <= m.start < last.end], tail_from)
+        for sl in reversed(slots[:-1]):
+            if any(k in contrast for k in range(sl.seg + 1, last.seg + 1)):
+                break  # "X ... while Y ...": the second clause's names are Y's
+            for k, v in tail.items():
+                sl.subject.setdefault(k, v)
+        rel = [sl for sl in slots if sl.kind in ("ratio", "change")]
+        named = {tuple(sorted(sl.baseline.items())) for sl in rel if sl.base_span and sl.baseline}
+        if len(named) == 1:
+            base = dict(next(iter(named)))
+            for sl in rel:
+                if not sl.baseline:
+                    sl.baseline = dict(base)
 
     @staticmethod
     def _baseline_span(p: str, sl: _Slot) -> tuple[int, int] | None:
@@ -284,6 +277,9 @@ class SentenceParser:
         if m and m.group(0).lower().startswith(("of", "its", "their")) and sl.kind == "change":
             m = None if re.match(r"^\s*of\b", tail) else m
         if m is None:
+            out = OUTPERFORM.search(p, sl.start, sl.q.start)
+            if out and sl.kind in ("ratio", "change"):  # "outperforms cuBLAS by 1.7x": the baseline comes first
+                return (out.end(), sl.q.start)
             if sl.kind != "ratio" or not re.match(r"^\s*(?:the|a|an)\s+", tail, re.I):
                 return None
             start = tail_start + re.match(r"^\s*(?:the|a|an)\s+", tail, re.I).end()
@@ -303,7 +299,7 @@ class SentenceParser:
             nums = [sl.batch[0], sl.batch[1]]
         else:
             row["unit"] = None if q.unit == "count" else q.unit
-            row["qualifier"] = _qualifier(masked, q)
+            row["qualifier"] = _qualifier(masked, q, sl.kind, sl.start)
             if q.high is not None and sl.kind == "change":
                 row.update(value_from=q.value, value_to=q.high)
                 if re.search(r"\b(?:about|around|roughly|approximately|nearly)\b", masked[q.start:q.end], re.I):
@@ -373,4 +369,5 @@ def _not_empirical(sentence: str) -> dict:
            "unit": None, "qualifier": None, "value_from": None, "value_to": None, "low": None, "high": None,
            "numbers": ""}
     row.update({f"{side}_{k}": None for side in ("subject", "baseline") for k in SIDE})
+    row.update({f"condition_{k}": None for k in CONDITIONS})
     return row

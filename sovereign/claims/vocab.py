@@ -42,6 +42,7 @@ class Vocab:
     batch_phrases: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    families: dict[str, str] = field(default_factory=dict)  # alias -> model family ("llama 2" -> "llama-2")
 
     def __post_init__(self):
         self._entity_re = _alternation([a for c in CATEGORIES for a in self.terms.get(c, {})]
@@ -49,10 +50,19 @@ class Vocab:
         self._lookup = {}
         for cat in CATEGORIES:
             for alias, name in self.terms.get(cat, {}).items():
-                self._lookup.setdefault(_key(alias), []).append((cat, name))
+                hits = self._lookup.setdefault(_key(alias), [])
+                if (cat, name) not in hits:  # "llama-2 13b" and "llama 2 13b" are one key: one mention
+                    hits.append((cat, name))
         self._batch = {_key(a): b for a, b in self.batch_phrases.items()}
         self._metric_re = _alternation(list(self.metrics), device_suffix=False)
         self._metric = {_key(a): m for a, m in self.metrics.items()}
+        self._family = {_key(a): f for a, f in self.families.items()}
+        self._family_re = None
+        if self.families:  # "<family> <size>B" names a model of any size: Llama-2 34B -> llama-2-34b
+            fam = _alternation(list(self.families), device_suffix=False).pattern
+            fam = fam[len("(?<![A-Za-z0-9])"):-len("(?![A-Za-z0-9])")]
+            self._family_re = re.compile(rf"(?<![A-Za-z0-9])(?P<f>{fam})[\s\-_]?(?:(?:chat|instruct|base)[\s\-_]?)?"
+                                         rf"(?P<n>\d+(?:\.\d+)?)\s?(?P<u>[bBmM])(?![A-Za-z0-9])", re.IGNORECASE)
 
     def mentions(self, text: str) -> list[Mention]:
         """Vocabulary terms in `text`, longest alias first, non-overlapping, in order."""
@@ -64,6 +74,16 @@ class Vocab:
                 continue
             for cat, name in self._lookup.get(k, ()):
                 out.append(Mention(cat, name, m.start(), m.end()))
+        if self._family_re is not None:
+            extra = []
+            for m in self._family_re.finditer(text):
+                if any(o.start < m.end() and m.start() < o.end for o in out):
+                    continue  # a listed model (or other term) already covers it
+                fam = self._family.get(_key(m.group("f")))
+                if fam:
+                    extra.append(Mention("models", f"{fam}-{m.group('n')}{m.group('u').lower()}", m.start(), m.end()))
+            if extra:
+                out = sorted(out + extra, key=lambda x: x.start)
         return out
 
     def metric_mentions(self, text: str) -> list[Mention]:
@@ -80,22 +100,45 @@ def _key(alias: str) -> str:
     return _CHUNK.sub("", alias.lower())
 
 
-def _alias_pattern(alias: str) -> str:
-    parts = [p for p in _CHUNK.split(alias.lower().strip()) if p]
-    pieces = []
-    for p in parts:
-        sub = _LETTER_DIGIT.split(p)  # resnet18 also matches resnet-18 / resnet 18
-        pieces.append(r"[\s\-_]?".join(re.escape(s) for s in sub))
-    return r"[\s\-_]?".join(pieces)
+_SEP = ""  # trie atom: an optional separator between the parts of an alias
+
+
+def _atoms(alias: str) -> list[str]:
+    out = []
+    for p in (p for p in _CHUNK.split(alias.lower().strip()) if p):
+        for sub in _LETTER_DIGIT.split(p):  # resnet18 also matches resnet-18 / resnet 18
+            if out:
+                out.append(_SEP)
+            out.extend(sub)
+    return out
+
+
+def _trie_pattern(node: dict) -> str:
+    """A regex for the aliases under `node`; shared prefixes are matched once, so a scan is fast.
+
+    Letters before the optional separator, so 'tensorrt-llm' is tried before 'tensor-rt' ends at 'rt'."""
+    alts = [(r"[\s\-_]?" if atom == _SEP else re.escape(atom)) + _trie_pattern(child)
+            for atom, child in sorted(node.items(), key=lambda kv: kv[0] == _SEP) if atom is not None]
+    if not alts:
+        return ""
+    body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+    if None in node:  # an alias may end here: try the longer ones first
+        return f"(?:{body})?" if len(alts) > 1 or len(body) > 1 else f"{body}?"
+    return body
 
 
 def _alternation(aliases: list[str], device_suffix: bool) -> re.Pattern:
-    uniq = sorted({a for a in aliases if a.strip()}, key=lambda a: (-len(a), a))
+    uniq = {a for a in aliases if a.strip()}
     if not uniq:
         return re.compile(r"(?!x)x")
-    body = "|".join(_alias_pattern(a) for a in uniq)
+    trie: dict = {}
+    for a in uniq:
+        node = trie
+        for atom in _atoms(a):
+            node = node.setdefault(atom, {})
+        node[None] = {}
     suffix = r"(?:[\s\-]gpus?)?" if device_suffix else ""
-    return re.compile(rf"(?<![A-Za-z0-9])(?:{body}){suffix}(?![A-Za-z0-9])", re.IGNORECASE)
+    return re.compile(rf"(?<![A-Za-z0-9])(?:{_trie_pattern(trie)}){suffix}(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 def _entries(raw: dict, section: str, path: str):
@@ -119,9 +162,10 @@ def parse_vocab(raw: dict, path: str = "<vocab>") -> Vocab:
     """Build a Vocab from the parsed YAML mapping (raises VocabError naming a bad entry)."""
     if not isinstance(raw, dict):
         raise VocabError(f"{path}: the vocabulary file must be a YAML mapping")
-    unknown = sorted(set(raw) - set(CATEGORIES) - {"batch_phrases", "metrics"})
+    extra_sections = ["batch_phrases", "metrics", "model_families"]
+    unknown = sorted(set(raw) - set(CATEGORIES) - set(extra_sections))
     if unknown:
-        raise VocabError(f"{path}: unknown section(s) {unknown}; allowed: {list(CATEGORIES) + ['batch_phrases', 'metrics']}")
+        raise VocabError(f"{path}: unknown section(s) {unknown}; allowed: {list(CATEGORIES) + extra_sections}")
     terms, baselines = {}, {}
     for cat in CATEGORIES:
         terms[cat] = {}
@@ -132,7 +176,8 @@ def parse_vocab(raw: dict, path: str = "<vocab>") -> Vocab:
                 baselines[(cat, name)] = str(extra["baseline"])
     batch = {a: name for name, aliases, _ in _entries(raw, "batch_phrases", path) for a in aliases if a != name}
     metrics = {a: name for name, aliases, _ in _entries(raw, "metrics", path) for a in aliases if "_" not in a}
-    return Vocab(terms=terms, baselines=baselines, batch_phrases=batch, metrics=metrics, path=path)
+    families = {a: name for name, aliases, _ in _entries(raw, "model_families", path) for a in aliases}
+    return Vocab(terms=terms, baselines=baselines, batch_phrases=batch, metrics=metrics, path=path, families=families)
 
 
 @lru_cache(maxsize=8)

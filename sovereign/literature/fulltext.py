@@ -22,6 +22,11 @@ COLUMNS = ["study", "paper_id", "status", "origin", "chars", "reason", "text"]
 _SAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+def cached_pdf_path(cache_dir: str | Path, paper_id: str) -> Path:
+    """Where fetch_fulltext keeps a paper's downloaded PDF (the claims stage reads its tables there)."""
+    return Path(cache_dir) / f"{_SAFE.sub('_', paper_id)}.pdf"
+
+
 def extract_pdf_text(data: bytes, max_chars: int) -> str:
     """Text of a PDF's pages, joined, cut at max_chars; raises ValueError for an unreadable PDF."""
     from pypdf import PdfReader

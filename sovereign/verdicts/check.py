@@ -25,7 +25,10 @@ METRICS = {"throughput": ("throughput_ips", True), "speedup": ("throughput_ips",
 ACTIVATION_COLUMNS = ("real_act_per_token", "real_activations_per_token", "activations_per_token", "real_activations",
                       "expert_activations", "activations")
 UNMEASURED = {"accuracy": "accuracy", "activated_params": "activated parameters", "bandwidth": "memory bandwidth",
-              "memory": "memory capacity", "power": "power", "cost": "cost"}
+              "memory": "memory capacity", "power": "power", "cost": "cost",
+              # LLM-serving metrics: no suite generates tokens, so these are never checked against images/s or ms
+              "token_throughput": "token throughput (tokens/s)", "ttft": "time to first token",
+              "tpot": "time per output token"}
 DIM_COLUMNS = {"device": "_device", "model": "_model", "backend": "_backend", "precision": "_precision",
                "batch": "batch_size", "ctx": "_ctx"}
 GENERIC_GPU = {"gpu", "gpus", "nvidia gpu"}
