@@ -251,12 +251,20 @@ def ground_frame(study: str, claims: pd.DataFrame, sources: dict, cfg: ClaimsCon
                "embedding_support": round(float(emb[i]), 6) if np.isfinite(emb[i]) else np.nan}
         named = _named_in(c, sentences[i], titles.get(pid, ""), vocab)
         row["subject_named_in"] = json.dumps(named, sort_keys=True)
-        if verbatim[i]:
+        if c.get("source") == "table" and verbatim[i]:
+            # a table cell's figure is read from the cell, not its caption (the claim's sentence): the
+            # extraction check is that the cell's number is in the paper's extracted text
+            missing = [x for x in wanted if x not in nums[pid]]
+            row.update({"text_support": np.nan, "numbers_grounded": not missing, "evidence": sentences[i],
+                        "method": "self", "evidence_source": "table", "evidence_index": _index(c.get("sentence_index")),
+                        "supported": None, "numbers_in_evidence": None, "missing_numbers": ",".join(f"{x:g}" for x in missing),
+                        "unit_in_sentence": None, "extraction_ok": not missing})
+        elif verbatim[i]:
             # its own sentence proves nothing about the paper: record only whether extraction read it right
             missing, unit_ok = _numbers_with_unit(sentences[i], wanted, c.get("unit"))
             row.update({"text_support": np.nan, "numbers_grounded": not missing and unit_ok,
                         "evidence": sentences[i], "method": "self",
-                        "evidence_source": str(c.get("source") or ""), "evidence_index": _index(c.get("sentence_index")),
+                        "evidence_source": str(c.get("section") or c.get("source") or ""), "evidence_index": _index(c.get("sentence_index")),
                         "supported": None, "numbers_in_evidence": not missing, "missing_numbers": ",".join(f"{x:g}" for x in missing),
                         "unit_in_sentence": unit_ok,
                         "extraction_ok": not missing and unit_ok and "none" not in named.values()})

@@ -329,6 +329,8 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
     """Check every claim of a study against `bench`; one row per claim."""
     sup = {} if support is None or support.empty else support.set_index("claim_id").to_dict("index")
     out = []
+    if "status" in claims.columns:  # failed extractions (an unreadable table, an invalid LLM answer) are no claims
+        claims = claims[claims["status"].fillna("ok") != "failed"]
     for claim in claims.to_dict("records"):
         res = check_claim(claim, bench, bench.hw, cfg)
         plaus = assess(claim, bench.hw, cfg)
