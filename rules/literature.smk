@@ -26,8 +26,35 @@ rule plan_queries:
 
 
 def _snapshot_input(wc):
+    """The corpus file, an input only of rules that may read it (sources snapshot and auto)."""
     lit = config["literature"]
     return [lit["snapshot_path"]] if lit["source"] in ("snapshot", "auto") else []
+
+
+# With `auto`, a search that fell back to the snapshot is not a finished live search: the next run
+# searches live again and replaces its rows. The mechanism is the `live_attempt` param, read from
+# the marker the search wrote beside its rows ({qid}.source.json, which records the attempt it ran
+# with): a search that has not run gets 0, a finished one its recorded attempt (unchanged, so it is
+# not rerun), and one that fell back its attempt + 1, a new value, so Snakemake's params trigger
+# reruns it (dry runs show "params have changed"). A param computed from the output alone (say,
+# "retry" while the rows are a fallback, "" otherwise) would flip-flop: the successful retry ran
+# with "retry", its live rows then give "", and the search and everything after it would rerun once
+# more; recording the value the job ran with avoids that. It relies on the params rerun trigger
+# (Snakemake's default; not with --rerun-triggers mtime alone).
+_ANNOUNCED = set()
+
+
+def _live_attempt(wc):
+    if config["literature"]["source"] != "auto":
+        return None
+    marker = f"results/{wc.study}/search/{wc.qid}.source.json"
+    attempt, fell_back = next_live_attempt(marker)
+    if fell_back and marker not in _ANNOUNCED:
+        _ANNOUNCED.add(marker)
+        print(f"sovereign: search {wc.qid} of study {wc.study} fell back to the offline snapshot in an earlier "
+              f"run; it searches arXiv live again (attempt {attempt}) and replaces the fallback rows",
+              file=sys.stderr)
+    return attempt
 
 
 # A search's params hold only the settings its source uses: tuning `literature.arxiv` reruns no
@@ -46,10 +73,12 @@ rule search_arxiv:
     input:
         snapshot=_snapshot_input,
     output:
-        "results/{study}/search/{qid}.jsonl",
+        records="results/{study}/search/{qid}.jsonl",
+        marker="results/{study}/search/{qid}.source.json",
     params:
         query=lambda wc: query_by_id(wc.study, wc.qid),
         **SEARCH_PARAMS,
+        live_attempt=_live_attempt,
     log:
         "results/logs/search_arxiv/{study}/{qid}.log",
     resources:
@@ -91,7 +120,6 @@ rule fetch_fulltext:
     output:
         "results/{study}/fulltext.parquet",
     params:
-        snapshot_path=config["literature"]["snapshot_path"],
         fulltext=config["literature"]["fulltext"],
     log:
         "results/logs/fetch_fulltext/{study}.log",

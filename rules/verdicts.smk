@@ -48,6 +48,19 @@ localrules:
     requery_arxiv,
 
 
+def _requery_attempt(wc):
+    """The refined searches' live_attempt: like search_arxiv's (rules/literature.smk), its summary is the marker."""
+    if config["literature"]["source"] != "auto":
+        return None
+    marker = f"results/{wc.study}/revision/queries.json"
+    attempt, fell_back = next_live_attempt(marker)
+    if fell_back and marker not in _ANNOUNCED:
+        _ANNOUNCED.add(marker)
+        print(f"sovereign: the refined searches of study {wc.study} fell back to the offline snapshot in an earlier "
+              f"run; they search arXiv live again (attempt {attempt})", file=sys.stderr)
+    return attempt
+
+
 rule requery_arxiv:
     input:
         queries="results/{study}/queries.json",
@@ -62,6 +75,7 @@ rule requery_arxiv:
         question=lambda wc: config["studies"][wc.study]["question"],
         **SEARCH_PARAMS,
         max_queries=config["tribunal"]["requery_max"],
+        live_attempt=_requery_attempt,
     log:
         "results/logs/requery_arxiv/{study}.log",
     resources:

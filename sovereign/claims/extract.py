@@ -81,15 +81,19 @@ def _title_fallback(claim: dict, title_subject: dict, parser: SentenceParser) ->
 
 
 def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[tuple[str, str]],
-                 title: str = "") -> list[dict]:
-    """Claims of one paper from (source, text) pairs, duplicates within the paper merged."""
+                 title: str = "", origins: dict[str, str] | None = None) -> list[dict]:
+    """Claims of one paper from (source, text) pairs, duplicates within the paper merged.
+
+    `origins` maps a source to the origin of its text (pdf / abstract / snapshot): each claim's
+    `text_origin` is that of the text it was read from."""
     rows, seen = [], {}
     from_title = parser.title_subject(title)
     for source, text in texts:
         for si, sentence in enumerate(split_sentences(text or "")):
             for claim in parser.parse(sentence):
                 claim = _title_fallback(claim, from_title, parser)
-                row = {"study": study, "paper_id": paper_id, "source": source, "sentence_index": si, **claim}
+                row = {"study": study, "paper_id": paper_id, "source": source, "sentence_index": si, **claim,
+                       "text_origin": (origins or {}).get(source, "")}
                 row["claim_id"] = claim_id(study, paper_id, source, si, row["sentence"], claim["claim_index"])
                 key = tuple(row.get(c) for c in _SAME) + ((row["sentence"],) if row["kind"] == "not_empirical" else ())
                 if key in seen:
@@ -104,15 +108,26 @@ def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[
     return rows
 
 
-def _texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, use_full_text: bool) -> dict[str, list]:
-    full = {}
+def _texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, use_full_text: bool) -> dict[str, tuple]:
+    """paper_id -> (title, [(source, text)], {source: text_origin})."""
+    full, full_origin = {}, {}
     if use_full_text and fulltext is not None and not fulltext.empty:
         ok = fulltext[fulltext["status"] == "ok"]
         full = dict(zip(ok["paper_id"].astype(str), ok["text"].fillna("")))
+        if "text_origin" in ok.columns:
+            full_origin = dict(zip(ok["paper_id"].astype(str), ok["text_origin"].fillna("")))
     out = {}
     titles = papers["title"].fillna("") if "title" in papers.columns else [""] * len(papers)
-    for pid, title, abstract in zip(papers["paper_id"].astype(str), titles, papers["abstract"].fillna("")):
-        out[pid] = (title, [("abstract", abstract)] + ([("full_text", full[pid])] if full.get(pid) else []))
+    # an abstract is the arXiv API's unless the record came from an offline corpus
+    if "text_origin" in papers.columns:
+        abstract_origin = papers["text_origin"].fillna("").astype(str).tolist()
+    else:
+        sources = papers["source"] if "source" in papers.columns else pd.Series([""] * len(papers))
+        abstract_origin = ["snapshot" if s == "snapshot" else "abstract" for s in sources.astype(str)]
+    for pid, title, abstract, a_origin in zip(papers["paper_id"].astype(str), titles, papers["abstract"].fillna(""),
+                                              abstract_origin):
+        parts = [("abstract", abstract)] + ([("full_text", full[pid])] if full.get(pid) else [])
+        out[pid] = (title, parts, {"abstract": a_origin, "full_text": full_origin.get(pid, a_origin)})
     return out
 
 
@@ -128,8 +143,8 @@ def claims_frame(study: str, papers: pd.DataFrame, fulltext: pd.DataFrame | None
     texts = _texts(papers, fulltext, cfg.use_full_text)
     rows = []
     for pid in tqdm(sorted(texts), desc=f"claims {study}", unit="paper", disable=not progress or len(texts) < 20):
-        title, parts = texts[pid]
-        rows.extend(paper_claims(parser, study, pid, parts, title))
+        title, parts, origins = texts[pid]
+        rows.extend(paper_claims(parser, study, pid, parts, title, origins))
     df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
     for c in ("value", "value_from", "value_to", "low", "high"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")
