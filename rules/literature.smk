@@ -32,28 +32,28 @@ def _snapshot_input(wc):
 
 
 # With `auto`, a search that fell back to the snapshot is not a finished live search: the next run
-# searches live again and replaces its rows. The mechanism is the `live_attempt` param, read from
-# the marker the search wrote beside its rows ({qid}.source.json, which records the attempt it ran
-# with): a search that has not run gets 0, a finished one its recorded attempt (unchanged, so it is
-# not rerun), and one that fell back its attempt + 1, a new value, so Snakemake's params trigger
-# reruns it (dry runs show "params have changed"). A param computed from the output alone (say,
-# "retry" while the rows are a fallback, "" otherwise) would flip-flop: the successful retry ran
-# with "retry", its live rows then give "", and the search and everything after it would rerun once
-# more; recording the value the job ran with avoids that. It relies on the params rerun trigger
-# (Snakemake's default; not with --rerun-triggers mtime alone).
+# searches live again and replaces its rows. The mechanism is the `live_attempt` param, read from the
+# state file each search writes beside its rows ({qid}.live_state.json: the attempt it ran with, and
+# whether it fell back): a search that has not run gets 0, a finished one its recorded attempt
+# (unchanged, so it is not rerun), and one that fell back its attempt + 1, a new value, so Snakemake's
+# params trigger reruns it (a dry run shows "params have changed"). A param computed from the output
+# alone ("retry" while the rows are a fallback, "" otherwise) would flip-flop: Snakemake records the
+# value that started the retry ("retry"), the live rows then give "", and the search and everything
+# after it would rerun once more; recording the value the job ran with avoids that. The state file
+# is not a declared output on purpose (sovereign/literature/fallback.py says why). It relies on the
+# params rerun trigger (Snakemake's default; not with --rerun-triggers mtime alone).
 _ANNOUNCED = set()
 
 
-def _live_attempt(wc):
+def live_attempt_param(output, what):
+    """The live_attempt param of an `auto` search writing `output` (None for other sources); says when it retries."""
     if config["literature"]["source"] != "auto":
         return None
-    marker = f"results/{wc.study}/search/{wc.qid}.source.json"
-    attempt, fell_back = next_live_attempt(marker)
-    if fell_back and marker not in _ANNOUNCED:
-        _ANNOUNCED.add(marker)
-        print(f"sovereign: search {wc.qid} of study {wc.study} fell back to the offline snapshot in an earlier "
-              f"run; it searches arXiv live again (attempt {attempt}) and replaces the fallback rows",
-              file=sys.stderr)
+    attempt, fell_back = next_live_attempt(output)
+    if fell_back and output not in _ANNOUNCED:
+        _ANNOUNCED.add(output)
+        print(f"sovereign: {what} fell back to the offline snapshot in an earlier run; it searches arXiv live "
+              f"again (attempt {attempt}) and replaces the fallback rows", file=sys.stderr)
     return attempt
 
 
@@ -73,12 +73,12 @@ rule search_arxiv:
     input:
         snapshot=_snapshot_input,
     output:
-        records="results/{study}/search/{qid}.jsonl",
-        marker="results/{study}/search/{qid}.source.json",
+        "results/{study}/search/{qid}.jsonl",
     params:
         query=lambda wc: query_by_id(wc.study, wc.qid),
         **SEARCH_PARAMS,
-        live_attempt=_live_attempt,
+        live_attempt=lambda wc: live_attempt_param(f"results/{wc.study}/search/{wc.qid}.jsonl",
+                                                   f"search {wc.qid} of study {wc.study}"),
     log:
         "results/logs/search_arxiv/{study}/{qid}.log",
     resources:

@@ -48,18 +48,6 @@ localrules:
     requery_arxiv,
 
 
-def _requery_attempt(wc):
-    """The refined searches' live_attempt: like search_arxiv's (rules/literature.smk), its summary is the marker."""
-    if config["literature"]["source"] != "auto":
-        return None
-    marker = f"results/{wc.study}/revision/queries.json"
-    attempt, fell_back = next_live_attempt(marker)
-    if fell_back and marker not in _ANNOUNCED:
-        _ANNOUNCED.add(marker)
-        print(f"sovereign: the refined searches of study {wc.study} fell back to the offline snapshot in an earlier "
-              f"run; they search arXiv live again (attempt {attempt})", file=sys.stderr)
-    return attempt
-
 
 rule requery_arxiv:
     input:
@@ -75,7 +63,9 @@ rule requery_arxiv:
         question=lambda wc: config["studies"][wc.study]["question"],
         **SEARCH_PARAMS,
         max_queries=config["tribunal"]["requery_max"],
-        live_attempt=_requery_attempt,
+        # like search_arxiv's (rules/literature.smk): an `auto` fallback searches live again next run
+        live_attempt=lambda wc: live_attempt_param(f"results/{wc.study}/revision/records.jsonl",
+                                                   f"the refined searches of study {wc.study}"),
     log:
         "results/logs/requery_arxiv/{study}.log",
     resources:

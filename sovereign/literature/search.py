@@ -1,17 +1,17 @@
 """search_arxiv: one query against the configured source (arxiv, snapshot, or auto).
 
-Each search also writes a small marker (`{qid}.source.json`) naming the source that answered,
+Each search also writes a state file (`{qid}.live_state.json`) naming the source that answered,
 whether `auto` fell back to the snapshot, and the `live_attempt` it ran with. The workflow reads
-the marker to decide whether a search is finished (see `fallback.next_live_attempt`).
+it to decide whether a search is finished (see `fallback.next_live_attempt`).
 """
 from __future__ import annotations
 
 import logging
 
 from ..errors import ArxivError
-from ..io import write_json, write_jsonl
+from ..io import write_jsonl
 from .arxiv_source import ArxivSource
-from .fallback import marker_path
+from .fallback import write_state
 from .snapshot import search_snapshot
 
 log = logging.getLogger(__name__)
@@ -60,8 +60,7 @@ def search_arxiv(study: str, query: dict, output: str, source: str, snapshot_pat
     records, used, note = run_search(query, source, snapshot_path, max_results, arxiv_cfg)
     n = write_jsonl(output, result_rows(study, query, records, used, note))
     fell_back = source == "auto" and used == "snapshot"
-    write_json(marker_path(output), {"study": study, "query_id": query["query_id"], "source": source,
-                                     "source_used": used, "text_origin": text_origin(used), "fallback": fell_back,
-                                     "source_note": note, "records": n, "live_attempt": live_attempt or 0})
+    write_state(output, live_attempt, fell_back, study=study, query_id=query["query_id"], source=source,
+                source_used=used, text_origin=text_origin(used), source_note=note, records=n)
     log.info("query %s (%r): %d records from %s", query["query_id"], query["text"], n, used)
     return n

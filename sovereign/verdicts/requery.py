@@ -14,6 +14,7 @@ import logging
 import pandas as pd
 
 from ..io import read_json, read_table, write_json, write_jsonl
+from ..literature.fallback import write_state
 from ..literature.queries import query_id
 from ..literature.search import result_rows, run_search
 from ..text import normalize
@@ -75,8 +76,8 @@ def requery_arxiv(study: str, question: str, queries_path: str, papers_path: str
                   live_attempt: int | None = None) -> dict:
     """Stage entry: plan the refined queries, run them, write the queries (with counts) and the records.
 
-    The summary records whether an `auto` search fell back and the `live_attempt` it ran with, the
-    marker the workflow reads to search live again next run (literature.fallback)."""
+    Like search_arxiv it records whether an `auto` search fell back and the `live_attempt` it ran with,
+    which the workflow reads to search live again next run (literature.fallback)."""
     if live_attempt:
         log.info("%s: the refined searches last fell back to the offline snapshot; searching arXiv live again "
                  "(attempt %d)", study, live_attempt)
@@ -94,10 +95,10 @@ def requery_arxiv(study: str, question: str, queries_path: str, papers_path: str
         rows += result_rows(study, q, records, used, note)
     write_jsonl(out_records, rows)
     summary = {"study": study, "queries": queries, "records": len(rows),
-               "new_papers": len({r["id"] for r in rows} - known),
-               "fallback": source == "auto" and any(q["source"] == "snapshot" for q in queries),
-               "live_attempt": live_attempt or 0}
+               "new_papers": len({r["id"] for r in rows} - known)}
     write_json(out_queries, summary)
+    write_state(out_records, live_attempt, source == "auto" and any(q["source"] == "snapshot" for q in queries),
+                study=study, queries=len(queries), records=len(rows))
     log.info("%s: %d refined queries, %d records, %d papers not seen before", study, len(queries), len(rows),
              summary["new_papers"])
     return summary

@@ -1,0 +1,139 @@
+"""Where evidence text comes from (text_origin): live records get their PDF, never the corpus's paraphrase;
+an `auto` search that fell back to the snapshot searches live again on the next run. Real Snakemake runs
+against the loopback arXiv server (tests/arxiv_server.py)."""
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import socket
+
+import pandas as pd
+import pytest
+import yaml
+from arxiv_server import ArxivTestServer
+from test_literature import _pdf_with_text
+from workflow import ROOT, planned_jobs, snakemake, write_config
+
+from sovereign.io import read_jsonl
+from sovereign.literature.fulltext import fetch_fulltext
+from sovereign.literature.snapshot import load_corpus
+
+BUNDLED = ROOT / "resources" / "corpus" / "arxiv_snapshot.jsonl"
+DEEP_GAP = "2604.14552"  # in the bundled corpus, whose paraphrase says "up to 4.4 times" / "4.4x"
+# what the loopback server's PDF of DEEP-GAP says: a figure the corpus paraphrase does not hold
+PDF_SENTENCE = "The L4 delivers up to 3.1x the throughput of the T4 at batch 16."
+LIVE = [{"id": DEEP_GAP, "title": "DEEP-GAP: Deep-learning Evaluation of Execution Parallelism in GPU "
+         "Architectural Performance", "authors": ["Kathiravan Palaniappan"], "published": "2026-04-16",
+         "categories": ["cs.PF"], "abstract": "Compares NVIDIA T4 and L4 inference GPUs on ResNet models across "
+         "precisions and batch sizes, measuring latency and throughput."}]
+TARGET = "results/gpu/claims.parquet"
+ORIGINS = {"pdf", "abstract", "snapshot"}
+
+
+def test_a_live_record_in_the_snapshot_gets_its_pdf_never_the_corpus_text(tmp_path, arxiv_server):
+    assert any(r["id"] == DEEP_GAP and "4.4x" in r.get("full_text", "") for r in load_corpus(str(BUNDLED)))
+    arxiv_server.pdfs = {f"{DEEP_GAP}v1": _pdf_with_text(PDF_SENTENCE)}
+    live = {"study": "s", "kept": True, "source": "arxiv", "text_origin": "abstract"}
+    pd.DataFrame([{**live, "paper_id": DEEP_GAP, "pdf_url": f"{arxiv_server.base}/pdf/{DEEP_GAP}v1"},
+                  # also in the corpus, and its PDF is missing: a failure, still no corpus text
+                  {**live, "paper_id": "2602.16858", "pdf_url": f"{arxiv_server.base}/pdf/2602.16858v1"}]
+                 ).to_parquet(tmp_path / "p.parquet")
+    cfg = {"enabled": True, "max_pdf_mb": 1, "max_chars": 10000, "cache_dir": str(tmp_path / "c")}
+    got = fetch_fulltext(str(tmp_path / "p.parquet"), str(tmp_path / "f.parquet"), str(BUNDLED), cfg).set_index("paper_id")
+    assert got.loc[DEEP_GAP, ["status", "text_origin", "fetched"]].tolist() == ["ok", "pdf", "download"]
+    assert "3.1x" in got.loc[DEEP_GAP, "text"] and "4.4x" not in got.loc[DEEP_GAP, "text"]
+    failed = got.loc["2602.16858"]
+    assert (failed["status"], failed["text_origin"], failed["text"]) == ("failed", "abstract", "")
+    assert "404" in failed["reason"] and "abstract" in failed["reason"]
+
+
+def _config(tmp_path, source: str, base_url: str, snapshot: str) -> dict:
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["studies"] = {"gpu": {**cfg["studies"]["gpu"], "queries": ["L4 T4 inference latency throughput"]}}
+    cfg["embeddings"]["backend"] = "none"
+    cfg["literature"].update(source=source, snapshot_path=snapshot)
+    cfg["literature"]["arxiv"].update(base_url=base_url, timeout_s=2, retries=0, backoff_s=0.0, delay_s=0.0)
+    write_config(tmp_path, copy.deepcopy(cfg))
+    return cfg
+
+
+def _outputs(workdir):
+    d = workdir / "results" / "gpu"
+    rows = [r for p in sorted((d / "search").glob("*.jsonl")) for r in read_jsonl(p)]
+    markers = [json.loads(p.read_text()) for p in sorted((d / "search").glob("*.live_state.json"))]
+    return (rows, markers, pd.read_parquet(d / "papers.parquet"), pd.read_parquet(d / "fulltext.parquet"),
+            pd.read_parquet(d / "claims.parquet"))
+
+
+@pytest.mark.slow
+def test_arxiv_source_reads_the_pdf_and_never_the_snapshot_file(tmp_path):
+    snapshot = tmp_path / "corpus.jsonl"
+    shutil.copy(BUNDLED, snapshot)
+    with ArxivTestServer([dict(r) for r in LIVE]) as srv:
+        srv.pdfs = {f"{DEEP_GAP}v1": _pdf_with_text(PDF_SENTENCE)}
+        _config(tmp_path, "arxiv", srv.url, str(snapshot))
+        res = snakemake(tmp_path, TARGET)
+        assert res.returncode == 0, res.stderr[-3000:]
+        rows, markers, papers, fulltext, claims = _outputs(tmp_path)
+        assert {r["text_origin"] for r in rows} == {"abstract"} and {r["source"] for r in rows} == {"arxiv"}
+        assert markers and not any(m["fallback"] for m in markers)
+        assert papers.set_index("paper_id").loc[DEEP_GAP, "text_origin"] == "abstract"
+        ft = fulltext.set_index("paper_id").loc[DEEP_GAP]
+        assert (ft["status"], ft["text_origin"]) == ("ok", "pdf") and "3.1x" in ft["text"]
+        assert set(claims["text_origin"]) <= {"abstract", "pdf"}
+        from_pdf = claims[claims["source"] == "full_text"]
+        assert not from_pdf.empty and set(from_pdf["text_origin"]) == {"pdf"}
+        assert from_pdf["sentence"].str.contains("3.1x").any()
+        assert not claims["sentence"].str.contains("4.4", regex=False).any()  # the corpus paraphrase's figure
+        # the corpus is no input of a live run: a broken corpus file changes nothing, even when
+        # the full-text step is run again (it would fail if it still read the file)
+        snapshot.write_text("{not json\n")
+        assert planned_jobs(tmp_path, TARGET) == {}
+        again = snakemake(tmp_path, TARGET, "--forcerun", "fetch_fulltext")
+        assert again.returncode == 0, again.stderr[-3000:]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_auto_fallback_is_searched_live_again_once_arxiv_answers(tmp_path):
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/api/query"
+    _config(tmp_path, "auto", url, str(BUNDLED))
+
+    # run 1: nothing listens on the port, so the search falls back and says so
+    res = snakemake(tmp_path, TARGET)
+    assert res.returncode == 0, res.stderr[-3000:]
+    rows, markers, papers, fulltext, claims = _outputs(tmp_path)
+    assert rows and {r["source"] for r in rows} == {"snapshot"} and {r["text_origin"] for r in rows} == {"snapshot"}
+    assert all("fell back to the offline snapshot" in r["source_note"] for r in rows)
+    assert [m["fallback"] for m in markers] == [True]
+    assert set(papers["text_origin"]) == {"snapshot"} and set(fulltext["text_origin"]) == {"snapshot"}
+    assert not claims.empty and set(claims["text_origin"]) == {"snapshot"}
+    assert claims["sentence"].str.contains("4.4", regex=False).any()  # the corpus's figure, from its paraphrase
+
+    # the fallback is not a finished search: a dry run already plans it again
+    assert planned_jobs(tmp_path, TARGET).get("search_arxiv") == 1
+
+    # run 2: arXiv answers on the same port; the search runs live and replaces the fallback rows
+    with ArxivTestServer([dict(r) for r in LIVE], port=port) as srv:
+        srv.pdfs = {f"{DEEP_GAP}v1": _pdf_with_text(PDF_SENTENCE)}
+        res = snakemake(tmp_path, TARGET)
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert "fell back to the offline snapshot in an earlier run; it searches arXiv live again" in res.stderr
+        assert any(r["query"] for r in srv.requests)
+        rows, markers, papers, fulltext, claims = _outputs(tmp_path)
+        assert {r["source"] for r in rows} == {"arxiv"} and {r["text_origin"] for r in rows} == {"abstract"}
+        assert [(m["fallback"], m["live_attempt"], m["source_used"]) for m in markers] == [(False, 1, "arxiv")]
+        assert list(papers["paper_id"]) == [DEEP_GAP] and set(papers["text_origin"]) == {"abstract"}
+        assert fulltext.set_index("paper_id").loc[DEEP_GAP, "text_origin"] == "pdf"
+        assert set(claims["text_origin"]) <= {"abstract", "pdf"} and (claims["text_origin"] == "pdf").any()
+        assert not claims["sentence"].str.contains("4.4", regex=False).any()
+
+        # run 3: a finished live search stays finished (no flip-flop of the retry param)
+        assert planned_jobs(tmp_path, TARGET) == {}
