@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import shutil
 import socket
 
@@ -137,3 +138,59 @@ def test_auto_fallback_is_searched_live_again_once_arxiv_answers(tmp_path):
 
         # run 3: a finished live search stays finished (no flip-flop of the retry param)
         assert planned_jobs(tmp_path, TARGET) == {}
+
+
+@pytest.mark.parametrize("origins,expect,warn", [
+    (["snapshot"] * 3, "All 3 claims come from offline corpus records (text origin: snapshot): the bundled corpus is "
+     "the project's own paraphrase of the papers", True),
+    (["pdf", "abstract", "pdf"], "Of the 3 claims, 2 from the arXiv PDFs; 1 from the arXiv abstracts.", False),
+])
+def test_report_says_where_every_claim_sentence_comes_from(tmp_path, origins, expect, warn):
+    import duckdb
+    from test_report import build_hostile_study
+
+    from sovereign.report.html import render_report
+
+    built = build_hostile_study(tmp_path)
+    with duckdb.connect(str(built["db"])) as con:  # the claims' origins as the warehouse records them
+        for cid, origin in zip(["c1", "c2", "c3"], origins):
+            con.execute("UPDATE claims SET text_origin = ? WHERE claim_id = ?", [origin, cid])
+    out = tmp_path / "report"
+    render_report(str(built["db"]), "gpu", "How does L4 compare with T4?", built["screening"], str(out / "gpu.html"),
+                  out_md=str(out / "gpu.md"), suites=["cnn"], images=False, cache_dir=str(tmp_path / "cache"))
+    md = (out / "gpu.md").read_text(encoding="utf-8")
+    assert expect in md and md.index(expect) < md.index("## Abstract")  # said plainly, near the top
+    assert ("paraphrase" in md.split("## Abstract")[0]) is warn
+    rows = [line for line in md.split("## Extracted Claims")[1].split("## References")[0].splitlines()
+            if re.match(r"\| c\d", line)]
+    labels = {"snapshot": "corpus paraphrase", "pdf": "arXiv PDF", "abstract": "arXiv abstract"}
+    assert sorted(r.split(" | ")[3] for r in rows) == sorted(labels[o] for o in origins)
+    page = (out / "gpu.html").read_text(encoding="utf-8")
+    assert expect.replace("'", "&#x27;") in page
+    assert page.index('id="provenance"') < page.index("<h2>Verdict</h2>")
+    cells = {label: page.count(f"<td>{label}</td>") for label in labels.values()}
+    assert cells == {labels[o]: origins.count(o) for o in labels}
+
+
+def test_warehouse_papers_say_pdf_only_where_the_pdf_was_read(tmp_path):
+    from test_verdicts_data import GPU_PAPERS, paper_frame
+
+    from sovereign.errors import WarehouseError
+    from sovereign.warehouse import load_warehouse, query
+
+    papers = paper_frame("gpu", GPU_PAPERS).assign(source="arxiv", text_origin="abstract")
+    papers.to_parquet(tmp_path / "papers.parquet")
+    ft = pd.DataFrame([{"study": "gpu", "paper_id": GPU_PAPERS[0]["paper_id"], "status": "ok", "text_origin": "pdf"},
+                       {"study": "gpu", "paper_id": GPU_PAPERS[1]["paper_id"], "status": "failed",
+                        "text_origin": "abstract"},
+                       {"study": "other", "paper_id": GPU_PAPERS[2]["paper_id"], "status": "ok", "text_origin": "pdf"}])
+    ft.to_parquet(tmp_path / "fulltext.parquet")
+    db = str(tmp_path / "w.duckdb")
+    load_warehouse(db, {"papers": [str(tmp_path / "papers.parquet")]}, "h", fulltext=[str(tmp_path / "fulltext.parquet")])
+    got = dict(query(db, "SELECT paper_id, text_origin FROM papers").itertuples(index=False))
+    assert got == {GPU_PAPERS[0]["paper_id"]: "pdf", GPU_PAPERS[1]["paper_id"]: "abstract",
+                   GPU_PAPERS[2]["paper_id"]: "abstract"}  # another study's PDF is not this one's
+    assert "text_origin" in set(query(db, "SELECT * FROM claims").columns)
+    papers.drop(columns="text_origin").to_parquet(tmp_path / "old.parquet")
+    with pytest.raises(WarehouseError, match=r"lack contract columns \['text_origin'\]"):
+        load_warehouse(db, {"papers": [str(tmp_path / "old.parquet")]}, "h")

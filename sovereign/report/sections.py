@@ -42,7 +42,7 @@ def provenance_note(claims: pd.DataFrame) -> str:
     values = claims["text_origin"] if "text_origin" in claims.columns else pd.Series([None] * len(claims))
     counts = pd.Series([v if isinstance(v, str) and v else "unknown" for v in values]).value_counts().to_dict()
     n, snap = len(claims), counts.get("snapshot", 0)
-    corpus = ("offline corpus records (text_origin snapshot): the bundled corpus is the project's own paraphrase "
+    corpus = ("offline corpus records (text origin: snapshot): the bundled corpus is the project's own paraphrase "
               "of the papers, whose figures come from the papers, not the papers' text")
     if snap == n:
         return f"All {n} claims come from {corpus}."
