@@ -194,3 +194,65 @@ def test_warehouse_papers_say_pdf_only_where_the_pdf_was_read(tmp_path):
     papers.drop(columns="text_origin").to_parquet(tmp_path / "old.parquet")
     with pytest.raises(WarehouseError, match=r"lack contract columns \['text_origin'\]"):
         load_warehouse(db, {"papers": [str(tmp_path / "old.parquet")]}, "h")
+
+
+def test_a_paper_found_live_and_by_a_fallback_keeps_the_live_record(tmp_path):
+    from sovereign.io import write_jsonl
+    from sovereign.literature.screen import merge_results
+
+    rec = {"id": DEEP_GAP, "title": "DEEP-GAP", "abstract": "text"}
+    write_jsonl(tmp_path / "a.jsonl", [{**rec, "query_id": "qa", "rank": 1, "source": "snapshot",
+                                        "text_origin": "snapshot", "abstract": "our paraphrase"}])
+    write_jsonl(tmp_path / "b.jsonl", [{**rec, "query_id": "qb", "rank": 3, "source": "arxiv", "text_origin": "abstract",
+                                        "abstract": "arXiv's abstract", "pdf_url": "http://127.0.0.1:1/pdf/x"}])
+    for order in (["a", "b"], ["b", "a"]):
+        row = merge_results("s", [str(tmp_path / f"{n}.jsonl") for n in order]).iloc[0]
+        assert (row["source"], row["text_origin"], row["abstract"]) == ("arxiv", "abstract", "arXiv's abstract")
+        assert list(row["query_ids"]) == ["qa", "qb"] and row["best_rank"] == 1
+    only = merge_results("s", [str(tmp_path / "a.jsonl")]).iloc[0]
+    assert (only["source"], only["text_origin"]) == ("snapshot", "snapshot")
+
+
+def test_refined_searches_that_fell_back_are_marked_for_a_live_retry(tmp_path):
+    from test_verdicts_data import GPU_PAPERS, claim, write_study
+
+    from sovereign.literature.fallback import next_live_attempt
+    from sovereign.verdicts.requery import requery_arxiv
+
+    claims = [claim("r1", DEEP_GAP, "The L4 is 4 times the T4.", kind="ratio", metric="throughput", value=4.0,
+                    unit="x", subject_device="l4", baseline_device="t4")]
+    paths = write_study(tmp_path, "gpu", "How does the NVIDIA L4 compare with the T4 on ResNet-50?", GPU_PAPERS,
+                        claims, {})
+    out = tmp_path / "revision"
+    down = dict(base_url=f"http://127.0.0.1:{_free_port()}/api/query", timeout_s=1, retries=0, backoff_s=0,
+                delay_s=0, cache_dir=None)
+    kw = dict(snapshot_path=str(BUNDLED), max_results=3, max_queries=2, fulltext_path=paths["fulltext"])
+    args = ("gpu", "How does the NVIDIA L4 compare with the T4 on ResNet-50?", paths["queries"], paths["papers"],
+            paths["claims"], str(out / "q.json"), str(out / "r.jsonl"))
+    summary = requery_arxiv(*args, source="auto", arxiv_cfg=down, live_attempt=0, **kw)
+    assert summary["queries"] and all(q["source"] == "snapshot" for q in summary["queries"])
+    assert next_live_attempt(str(out / "r.jsonl")) == (1, True)
+    with ArxivTestServer([dict(r) for r in LIVE]) as srv:
+        requery_arxiv(*args, source="auto", arxiv_cfg={**down, "base_url": srv.url}, live_attempt=1, **kw)
+    assert next_live_attempt(str(out / "r.jsonl")) == (1, False)  # finished: the same value, no rerun
+    assert {r["text_origin"] for r in read_jsonl(out / "r.jsonl")} == {"abstract"}
+
+
+def test_corpus_paraphrase_flag_is_checked_and_dropped_when_arxiv_text_replaces_ours(tmp_path):
+    import importlib.util
+
+    from sovereign.errors import CorpusError
+
+    spec = importlib.util.spec_from_file_location("build_corpus", ROOT / "tools" / "build_corpus.py")
+    bc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bc)
+    ours = {"id": "2101.03961", "title": "Switch", "authors": ["W. Fedus"], "published": "2021-01",
+            "categories": ["cs.LG"], "abstract": "Our summary.", "paraphrase": True}
+    assert all(r.get("paraphrase") is True for r in load_corpus(str(BUNDLED)))  # every bundled record says so
+    with pytest.raises(CorpusError, match="'paraphrase' must be true or false"):
+        bc.validate_record({**ours, "paraphrase": "yes"})
+    fetched = bc.from_arxiv({**ours, "abstract": "The authors' abstract."})
+    merged, _ = bc.merge([ours], [fetched], replace_abstracts=True)
+    assert merged[0]["abstract_source"] == "arxiv" and "paraphrase" not in merged[0]
+    kept, _ = bc.merge([{**ours, "full_text": "Our body text."}], [fetched], replace_abstracts=True)
+    assert kept[0]["paraphrase"] is True  # the full text is still ours
