@@ -48,7 +48,6 @@ localrules:
     requery_arxiv,
 
 
-
 rule requery_arxiv:
     input:
         queries="results/{study}/queries.json",
