@@ -168,6 +168,7 @@ def test_report_says_where_every_claim_sentence_comes_from(tmp_path, origins, ex
     page = (out / "gpu.html").read_text(encoding="utf-8")
     assert expect.replace("'", "&#x27;") in page
     assert page.index('id="provenance"') < page.index("<h2>Verdict</h2>")
+    assert "<th>text origin</th><th>TF-IDF</th>" in page  # the papers table says it too
     cells = {label: page.count(f"<td>{label}</td>") for label in labels.values()}
     assert cells == {labels[o]: origins.count(o) for o in labels}
 

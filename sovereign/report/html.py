@@ -68,7 +68,8 @@ def _fetch(con, sql: str, params=None) -> pd.DataFrame:
 def literature_sections(con, study: str, screening: dict) -> list[str]:
     """Queries and screened papers of a study."""
     queries = _fetch(con, "SELECT query_id, text FROM queries WHERE study = ? ORDER BY query_id", [study])
-    papers = _fetch(con, "SELECT paper_id, title, published, relevance_tfidf, relevance_embedding, kept, drift "
+    papers = _fetch(con, "SELECT paper_id, title, published, relevance_tfidf, relevance_embedding, kept, drift, "
+                         "text_origin "
                          "FROM papers WHERE study = ? ORDER BY kept DESC, relevance_tfidf DESC, paper_id", [study])
     out = [f"<h2>Queries ({len(queries)})</h2>", table(queries, [("query_id", "id"), ("text", "query")])]
     drift = ""
@@ -79,7 +80,8 @@ def literature_sections(con, study: str, screening: dict) -> list[str]:
             f"<p>Embedding method: {esc(screening.get('embedding_method'))}; thresholds: "
             f"{esc(json.dumps(screening.get('thresholds', {}), sort_keys=True))}</p>",
             table(papers, [("paper_id", "arXiv id"), ("title", "title"), ("published", "published"),
-                           ("relevance_tfidf", "TF-IDF"), ("relevance_embedding", "embedding"), ("status", "status")],
+                           ("text_origin", "text origin"), ("relevance_tfidf", "TF-IDF"),
+                           ("relevance_embedding", "embedding"), ("status", "status")],
                   row_class=lambda r: "" if r["kept"] else "dropped")]
     return out
 
