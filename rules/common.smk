@@ -8,6 +8,7 @@ sys.path.insert(0, workflow.basedir)
 from sovereign.config import validate_config
 from sovereign.errors import ConfigError
 from sovereign.literature.queries import load_expansions, plan_queries
+from sovereign.literature.fallback import next_live_attempt
 
 try:
     _validated = validate_config(config)

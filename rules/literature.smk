@@ -26,8 +26,35 @@ rule plan_queries:
 
 
 def _snapshot_input(wc):
+    """The corpus file, an input only of rules that may read it (sources snapshot and auto)."""
     lit = config["literature"]
     return [lit["snapshot_path"]] if lit["source"] in ("snapshot", "auto") else []
+
+
+# With `auto`, a search that fell back to the snapshot is not a finished live search: the next run
+# searches live again and replaces its rows. The mechanism is the `live_attempt` param, read from the
+# state file each search writes beside its rows ({qid}.live_state.json: the attempt it ran with, and
+# whether it fell back): a search that has not run gets 0, a finished one its recorded attempt
+# (unchanged, so it is not rerun), and one that fell back its attempt + 1, a new value, so Snakemake's
+# params trigger reruns it (a dry run shows "params have changed"). A param computed from the output
+# alone ("retry" while the rows are a fallback, "" otherwise) would flip-flop: Snakemake records the
+# value that started the retry ("retry"), the live rows then give "", and the search and everything
+# after it would rerun once more; recording the value the job ran with avoids that. The state file
+# is not a declared output on purpose (sovereign/literature/fallback.py says why). It relies on the
+# params rerun trigger (Snakemake's default; not with --rerun-triggers mtime alone).
+_ANNOUNCED = set()
+
+
+def live_attempt_param(output, what):
+    """The live_attempt param of an `auto` search writing `output` (None for other sources); says when it retries."""
+    if config["literature"]["source"] != "auto":
+        return None
+    attempt, fell_back = next_live_attempt(output)
+    if fell_back and output not in _ANNOUNCED:
+        _ANNOUNCED.add(output)
+        print(f"sovereign: {what} fell back to the offline snapshot in an earlier run; it searches arXiv live "
+              f"again (attempt {attempt}) and replaces the fallback rows", file=sys.stderr)
+    return attempt
 
 
 # A search's params hold only the settings its source uses: tuning `literature.arxiv` reruns no
@@ -50,6 +77,8 @@ rule search_arxiv:
     params:
         query=lambda wc: query_by_id(wc.study, wc.qid),
         **SEARCH_PARAMS,
+        live_attempt=lambda wc: live_attempt_param(f"results/{wc.study}/search/{wc.qid}.jsonl",
+                                                   f"search {wc.qid} of study {wc.study}"),
     log:
         "results/logs/search_arxiv/{study}/{qid}.log",
     resources:
@@ -91,7 +120,6 @@ rule fetch_fulltext:
     output:
         "results/{study}/fulltext.parquet",
     params:
-        snapshot_path=config["literature"]["snapshot_path"],
         fulltext=config["literature"]["fulltext"],
     log:
         "results/logs/fetch_fulltext/{study}.log",

@@ -62,6 +62,9 @@ rule requery_arxiv:
         question=lambda wc: config["studies"][wc.study]["question"],
         **SEARCH_PARAMS,
         max_queries=config["tribunal"]["requery_max"],
+        # like search_arxiv's (rules/literature.smk): an `auto` fallback searches live again next run
+        live_attempt=lambda wc: live_attempt_param(f"results/{wc.study}/revision/records.jsonl",
+                                                   f"the refined searches of study {wc.study}"),
     log:
         "results/logs/requery_arxiv/{study}.log",
     resources:

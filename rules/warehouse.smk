@@ -12,6 +12,8 @@ rule load_warehouse:
     input:
         unpack(_warehouse_inputs),
         devices_file=_devices_file,
+        # papers read from their PDF get text_origin `pdf` in the papers table
+        fulltext=lambda wc: expand("results/{study}/fulltext.parquet", study=STUDIES),
     output:
         config["warehouse"],
     params:

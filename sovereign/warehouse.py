@@ -28,12 +28,12 @@ CONTRACT: dict[str, dict[str, str]] = {
     "runs": {"run_id": V, "started_at": T, "config_hash": V, "sovereign_version": V},
     "queries": {"study": V, "query_id": V, "text": V},
     "papers": {"study": V, "paper_id": V, "title": V, "published": V, "relevance_tfidf": D,
-               "relevance_embedding": D, "kept": B, "drift": B},
+               "relevance_embedding": D, "kept": B, "drift": B, "text_origin": V},
     "claims": {"study": V, "claim_id": V, "paper_id": V, "sentence": V, "kind": V, "metric": V,
                "value": D, "unit": V, "qualifier": V, "subject_device": V, "subject_model": V,
                "subject_backend": V, "subject_precision": V, "subject_method": V, "subject_batch": V,
                "baseline_device": V, "baseline_model": V, "baseline_backend": V,
-               "baseline_precision": V, "baseline_method": V},
+               "baseline_precision": V, "baseline_method": V, "text_origin": V},
     "claim_support": {"study": V, "claim_id": V, "text_support": D, "numbers_grounded": B,
                       "evidence": V, "method": V},
     "bench_results": {"suite": V, "device": V, "gpu_name": V, "model": V, "backend": V,
@@ -85,6 +85,21 @@ def _frame(table: str, paths: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def with_fulltext_origin(papers: pd.DataFrame, fulltext_paths: list[str]) -> pd.DataFrame:
+    """papers.text_origin says `pdf` where the paper's full text was read from its PDF (fulltext.parquet).
+
+    Screening knows only the abstract (`abstract` or `snapshot`); the full-text stage runs later."""
+    frames = [read_table(p) for p in fulltext_paths]
+    frames = [f for f in frames if not f.empty and {"text_origin", "status"} <= set(f.columns)]
+    if papers.empty or not frames or "text_origin" not in papers.columns:
+        return papers
+    ft = pd.concat(frames, ignore_index=True)
+    pdf = ft[(ft["status"] == "ok") & (ft["text_origin"] == "pdf")]
+    keys = set(zip(pdf["study"].astype(str), pdf["paper_id"].astype(str)))
+    hit = [(s, p) in keys for s, p in zip(papers["study"].astype(str), papers["paper_id"].astype(str))]
+    return papers.assign(text_origin=papers["text_origin"].where(~pd.Series(hit, index=papers.index), "pdf"))
+
+
 def _previous_runs(db_path: Path) -> pd.DataFrame | None:
     if not db_path.exists():
         return None
@@ -116,11 +131,11 @@ def _check_key(con, table: str, key: tuple[str, ...]) -> None:
 
 def load_warehouse(db_path: str, inputs: dict[str, list[str]], config_hash: str,
                    keys: dict[str, tuple[str, ...]] | None = None,
-                   views: list[tuple[str, str]] | None = None) -> dict[str, int]:
+                   views: list[tuple[str, str]] | None = None, fulltext: list[str] | None = None) -> dict[str, int]:
     """Build the warehouse from `inputs` (table -> files); return the row count of each table.
 
     `keys` (default KEYS) names the columns that identify a row of each table; `views` are
-    (name, sql) created besides VIEWS."""
+    (name, sql) created besides VIEWS; `fulltext` (fulltext.parquet files) marks papers read from their PDF."""
     unknown = sorted(set(inputs) - set(CONTRACT))
     if unknown:
         raise WarehouseError(f"no warehouse table named {unknown}; tables are {sorted(CONTRACT)}")
@@ -138,7 +153,10 @@ def load_warehouse(db_path: str, inputs: dict[str, list[str]], config_hash: str,
             for table in CONTRACT:
                 if table == "runs":
                     continue
-                _create(con, table, _frame(table, [str(p) for p in inputs.get(table, [])]))
+                df = _frame(table, [str(p) for p in inputs.get(table, [])])
+                if table == "papers" and fulltext:
+                    df = with_fulltext_origin(df, [str(p) for p in fulltext])
+                _create(con, table, df)
                 key = (KEYS if keys is None else keys).get(table)
                 if key:
                     _check_key(con, table, key)

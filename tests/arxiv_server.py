@@ -50,7 +50,7 @@ def atom_feed(records: list[dict], total: int | None = None, start: int = 0, bas
 class ArxivTestServer:
     """Serve queued behaviours on 127.0.0.1; `.url` is the API endpoint, `.requests` what came in."""
 
-    def __init__(self, records: list[dict] | dict[str, dict] | None = None):
+    def __init__(self, records: list[dict] | dict[str, dict] | None = None, port: int = 0):
         self.records = records or []
         self.behaviours: list[str] = []
         self.requests: list[dict] = []
@@ -111,7 +111,7 @@ class ArxivTestServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)  # port 0: any free one
         self.httpd.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.url = f"{self.base}/api/query"

@@ -181,13 +181,16 @@ def test_fetch_fulltext_downloads_caches_and_records_failures(tmp_path, arxiv_se
     df = fetch_fulltext(str(tmp_path / "papers.parquet"), str(tmp_path / "ft.parquet"), str(tmp_path / "none.jsonl"), cfg)
     got = df.set_index("paper_id")
     assert got.loc["2604.14552", "status"] == "ok" and "58x" in got.loc["2604.14552", "text"]
+    assert got.loc["2604.14552", "text_origin"] == "pdf"
+    assert (got.loc["2511.18314", "text_origin"], got.loc["1412.6980", "text_origin"]) == ("abstract", "abstract")
     assert got.loc["2511.18314", "status"] == "failed" and "PDF" in got.loc["2511.18314", "reason"]
     assert got.loc["1412.6980", "status"] == "failed" and "404" in got.loc["1412.6980", "reason"]
     assert "0000.0000" not in got.index
     # the second run reads the cached text and makes no download
     arxiv_server.pdfs = {}
     again = fetch_fulltext(str(tmp_path / "papers.parquet"), str(tmp_path / "ft2.parquet"), str(tmp_path / "none.jsonl"), cfg)
-    assert again.set_index("paper_id").loc["2604.14552", "origin"] == "cache"
+    cached = again.set_index("paper_id").loc["2604.14552"]
+    assert (cached["fetched"], cached["text_origin"]) == ("cache", "pdf")
 
 
 def test_fetch_fulltext_refuses_oversized_pdf(tmp_path, arxiv_server):
@@ -201,10 +204,12 @@ def test_fetch_fulltext_refuses_oversized_pdf(tmp_path, arxiv_server):
 
 def test_snapshot_full_text_field_is_used(tmp_path):
     corpus = _corpus(tmp_path, [{"id": "9", "title": "T", "abstract": "a", "full_text": "Body says 4.4x."}])
-    pd.DataFrame([{"study": "s", "paper_id": "9", "kept": True, "pdf_url": ""}]).to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame([{"study": "s", "paper_id": "9", "kept": True, "pdf_url": "", "source": "snapshot"}]).to_parquet(
+        tmp_path / "p.parquet")
     cfg = {"enabled": True, "max_pdf_mb": 1, "max_chars": 10000, "cache_dir": str(tmp_path / "c")}
     df = fetch_fulltext(str(tmp_path / "p.parquet"), str(tmp_path / "f.parquet"), corpus, cfg)
-    assert df.iloc[0][["status", "origin", "text"]].tolist() == ["ok", "snapshot", "Body says 4.4x."]
+    assert df.iloc[0][["status", "text_origin", "fetched", "text"]].tolist() == ["ok", "snapshot", "corpus",
+                                                                                 "Body says 4.4x."]
 
 
 def test_study_drift_names_what_the_evidence_lacks(tmp_path):

@@ -29,7 +29,8 @@ def paper_frame(study: str, papers: list[dict]) -> pd.DataFrame:
     for p in papers:
         rows.append({"study": study, "paper_id": p["paper_id"], "title": p["title"], "authors": p.get("authors", [f"Author of {p['paper_id']}"]),
                      "published": p.get("published", "2024-01-01"), "categories": ["cs.PF"], "abstract": p["abstract"],
-                     "pdf_url": "", "has_full_text": False, "source": "snapshot", "query_ids": ["q0000000001"],
+                     "pdf_url": "", "has_full_text": False, "source": "snapshot",
+                     "text_origin": p.get("text_origin", "snapshot"), "query_ids": ["q0000000001"],
                      "best_rank": 1, "relevance_tfidf": 0.3 if p.get("kept", True) else 0.01,
                      "relevance_embedding": 0.6 if p.get("kept", True) else 0.1, "kept": p.get("kept", True),
                      "drift": not p.get("kept", True)})
@@ -39,7 +40,8 @@ def paper_frame(study: str, papers: list[dict]) -> pd.DataFrame:
 def claim(claim_id: str, paper_id: str, sentence: str, **fields) -> dict:
     """A claims.parquet row; unspecified fields are empty."""
     row = {c: None for c in CLAIM_COLS}
-    row.update({"claim_id": claim_id, "paper_id": paper_id, "sentence": sentence, "qualifier": "exact"})
+    row.update({"claim_id": claim_id, "paper_id": paper_id, "sentence": sentence, "qualifier": "exact",
+                "text_origin": "snapshot"})
     row.update(fields)
     return row
 
@@ -78,7 +80,8 @@ def write_study(root: Path, study: str, question: str, papers: list[dict], claim
     write_json(paths["queries"], [{"study": study, "query_id": "q0000000001", "text": question[:60]}])
     write_parquet(paths["papers"], paper_frame(study, papers))
     write_parquet(paths["fulltext"], pd.DataFrame(
-        [{"study": study, "paper_id": p["paper_id"], "status": "ok", "origin": "snapshot", "chars": 0, "reason": "",
+        [{"study": study, "paper_id": p["paper_id"], "status": "ok", "text_origin": "snapshot", "fetched": "corpus", "chars": 0,
+          "reason": "",
           "text": p.get("full_text", "")} for p in papers if p.get("kept", True)]))
     cdf = pd.DataFrame(claims, columns=CLAIM_COLS).assign(study=study)
     write_parquet(paths["claims"], cdf)

@@ -29,7 +29,8 @@ from sovereign.io import atomic_path, iter_jsonl  # noqa: E402
 
 DEFAULT_OUT = ROOT / "resources" / "corpus" / "arxiv_snapshot.jsonl"
 DEFAULT_URL = "https://export.arxiv.org/api/query"
-FIELD_ORDER = ("id", "title", "authors", "published", "categories", "abstract", "abstract_source", "full_text")
+FIELD_ORDER = ("id", "title", "authors", "published", "categories", "abstract", "abstract_source", "full_text",
+               "paraphrase")
 BIBLIO = ("title", "authors", "published", "categories")
 NEW_ID = re.compile(r"^\d{4}\.\d{4,5}$")
 OLD_ID = re.compile(r"^[a-z][a-z.\-]*/\d{7}$", re.IGNORECASE)
@@ -67,6 +68,8 @@ def validate_record(rec: dict, where: str = "record") -> dict:
     for key in ("full_text", "abstract_source"):
         if key in rec and not isinstance(rec[key], str):
             raise CorpusError(f"{where}: '{key}' must be a string when present")
+    if "paraphrase" in rec and not isinstance(rec["paraphrase"], bool):
+        raise CorpusError(f"{where}: 'paraphrase' must be true or false when present")
     extra = sorted(set(rec) - set(FIELD_ORDER))
     if extra:
         raise CorpusError(f"{where}: unknown field(s) {extra}; allowed: {list(FIELD_ORDER)}")
@@ -118,6 +121,8 @@ def merge(existing: list[dict], fetched: list[dict], replace_abstracts: bool = F
         new.update({k: rec[k] for k in BIBLIO})
         if replace_abstracts:
             new["abstract"], new["abstract_source"] = rec["abstract"], rec.get("abstract_source", "arxiv")
+            if not new.get("full_text"):  # what was our paraphrase is now arXiv's text
+                new.pop("paraphrase", None)
         new = validate_record(new, f"merged record {rec['id']}")
         stats["updated" if new != old else "unchanged"] += 1
         by_id[rec["id"]] = new

@@ -100,10 +100,12 @@ def _title_fallback(claim: dict, title_subject: dict, parser: SentenceParser) ->
 
 
 def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[tuple[str, str]],
-                 title: str = "", llm=None, pdf_path: str | None = None) -> list[dict]:
+                 title: str = "", llm=None, pdf_path: str | None = None,
+                 origins: dict[str, str] | None = None) -> list[dict]:
     """Claims of one paper from (section, text) pairs, duplicates within the paper merged; with `llm`,
     the model's claims of every sentence holding a number beside the rules' ones; with `pdf_path`,
-    claims of the PDF's tables."""
+    claims of the PDF's tables. `origins` maps a section to the origin of its text (pdf / abstract /
+    snapshot): each claim's `text_origin` is that of the text it was read from (tables: `pdf`)."""
     rows, seen = [], {}
     from_title = parser.title_subject(title)
     for section, text in texts:
@@ -111,14 +113,15 @@ def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[
             if llm is not None and HAS_NUMBER.search(sentence):
                 for r in llm.sentence_claims(sentence):
                     r.update(study=study, paper_id=paper_id, section=section, sentence_index=si, source="sentence",
-                             mentions=1, also_in=section, subject_from_title=False)
+                             mentions=1, also_in=section, subject_from_title=False,
+                             text_origin=(origins or {}).get(section, ""))
                     r["claim_id"] = claim_id(study, paper_id, f"llm:{section}", si, sentence, r["claim_index"])
                     rows.append(r)
             for claim in parser.parse(sentence):
                 claim = _title_fallback(claim, from_title, parser)
                 row = {"study": study, "paper_id": paper_id, "section": section, "sentence_index": si, **claim,
                        "source": "sentence", "extractor": "rules", "verbatim": True, "source_sentence": sentence,
-                       "status": "ok", "reason": ""}
+                       "status": "ok", "reason": "", "text_origin": (origins or {}).get(section, "")}
                 source = section  # the id hashes the section as before, so ids of existing claims do not change
                 row["claim_id"] = claim_id(study, paper_id, source, si, row["sentence"], claim["claim_index"])
                 key = tuple(row.get(c) for c in _SAME) + ((row["sentence"],) if row["kind"] == "not_empirical" else ())
@@ -135,21 +138,32 @@ def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[
         for ti, r in enumerate(pdf_table_claims(parser, pdf_path)):
             r.update(study=study, paper_id=paper_id, section="pdf", source="table", extractor="rules", verbatim=True,
                      source_sentence=r["sentence"], sentence_index=int(r.get("table_index") or 0), claim_index=ti,
-                     mentions=1, also_in="pdf", subject_from_title=False)
+                     mentions=1, also_in="pdf", subject_from_title=False, text_origin="pdf")
             r["claim_id"] = claim_id(study, paper_id, "table", r["sentence_index"], r["sentence"], ti)
             rows.append(r)
     return rows
 
 
-def _texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, use_full_text: bool) -> dict[str, list]:
-    full = {}
+def _texts(papers: pd.DataFrame, fulltext: pd.DataFrame | None, use_full_text: bool) -> dict[str, tuple]:
+    """paper_id -> (title, [(source, text)], {source: text_origin})."""
+    full, full_origin = {}, {}
     if use_full_text and fulltext is not None and not fulltext.empty:
         ok = fulltext[fulltext["status"] == "ok"]
         full = dict(zip(ok["paper_id"].astype(str), ok["text"].fillna("")))
+        if "text_origin" in ok.columns:
+            full_origin = dict(zip(ok["paper_id"].astype(str), ok["text_origin"].fillna("")))
     out = {}
     titles = papers["title"].fillna("") if "title" in papers.columns else [""] * len(papers)
-    for pid, title, abstract in zip(papers["paper_id"].astype(str), titles, papers["abstract"].fillna("")):
-        out[pid] = (title, [("abstract", abstract)] + ([("full_text", full[pid])] if full.get(pid) else []))
+    # an abstract is the arXiv API's unless the record came from an offline corpus
+    if "text_origin" in papers.columns:
+        abstract_origin = papers["text_origin"].fillna("").astype(str).tolist()
+    else:
+        sources = papers["source"] if "source" in papers.columns else pd.Series([""] * len(papers))
+        abstract_origin = ["snapshot" if s == "snapshot" else "abstract" for s in sources.astype(str)]
+    for pid, title, abstract, a_origin in zip(papers["paper_id"].astype(str), titles, papers["abstract"].fillna(""),
+                                              abstract_origin):
+        parts = [("abstract", abstract)] + ([("full_text", full[pid])] if full.get(pid) else [])
+        out[pid] = (title, parts, {"abstract": a_origin, "full_text": full_origin.get(pid, a_origin)})
     return out
 
 
@@ -172,9 +186,10 @@ def claims_frame(study: str, papers: pd.DataFrame, fulltext: pd.DataFrame | None
     llm = _llm(cfg)
     rows = []
     for pid in tqdm(sorted(texts), desc=f"claims {study}", unit="paper", disable=not progress or len(texts) < 20):
-        title, parts = texts[pid]
+        title, parts, origins = texts[pid]
         pdf = cached_pdf_path(pdf_dir, pid) if pdf_dir and cfg.tables and cfg.use_full_text else None
-        rows.extend(paper_claims(parser, study, pid, parts, title, llm, str(pdf) if pdf and pdf.is_file() else None))
+        rows.extend(paper_claims(parser, study, pid, parts, title, llm, str(pdf) if pdf and pdf.is_file() else None,
+                                 origins))
     df = pd.DataFrame(rows, columns=CLAIM_COLUMNS)
     for c in ("value", "value_from", "value_to", "low", "high"):
         df[c] = pd.to_numeric(df[c], errors="coerce").astype("float64")

@@ -14,23 +14,30 @@ from .queries import question_entities
 log = logging.getLogger(__name__)
 
 PAPER_COLUMNS = ["study", "paper_id", "title", "authors", "published", "categories", "abstract",
-                 "pdf_url", "has_full_text", "source", "query_ids", "best_rank", "relevance_tfidf",
+                 "pdf_url", "has_full_text", "source", "text_origin", "query_ids", "best_rank", "relevance_tfidf",
                  "relevance_embedding", "kept", "drift"]
 
 
 def merge_results(study: str, paths: list[str]) -> pd.DataFrame:
-    """Merge per-query results, one row per paper: best rank, every query that found it."""
+    """Merge per-query results, one row per paper: best rank, every query that found it.
+
+    A paper that a live search and a snapshot fallback both found keeps the live record (its
+    abstract is arXiv's and it has a PDF link)."""
     by_id: dict[str, dict] = {}
     for path in paths:
         for rec in read_jsonl(path):
             pid = rec["id"]
-            if pid not in by_id:
+            live = rec.get("source", "") != "snapshot"
+            if pid not in by_id or (live and by_id[pid]["source"] == "snapshot"):
+                old = by_id.get(pid, {})
                 by_id[pid] = {
                     "study": study, "paper_id": pid, "title": rec.get("title") or "",
                     "authors": list(rec.get("authors") or []), "published": rec.get("published") or "",
                     "categories": list(rec.get("categories") or []), "abstract": rec.get("abstract") or "",
                     "pdf_url": rec.get("pdf_url") or "", "has_full_text": bool(rec.get("has_full_text")),
-                    "source": rec.get("source", ""), "query_ids": [], "best_rank": rec.get("rank", 0),
+                    "source": rec.get("source", ""),
+                    "text_origin": rec.get("text_origin") or ("snapshot" if not live else "abstract"),
+                    "query_ids": old.get("query_ids", []), "best_rank": old.get("best_rank", rec.get("rank", 0)),
                 }
             row = by_id[pid]
             if rec["query_id"] not in row["query_ids"]:
@@ -39,7 +46,7 @@ def merge_results(study: str, paths: list[str]) -> pd.DataFrame:
     rows = sorted(by_id.values(), key=lambda r: r["paper_id"])
     for r in rows:
         r["query_ids"] = sorted(r["query_ids"])
-    return pd.DataFrame(rows, columns=PAPER_COLUMNS[:12])
+    return pd.DataFrame(rows, columns=PAPER_COLUMNS[:13])
 
 
 def score_papers(question: str, df: pd.DataFrame, embed_cfg: dict) -> tuple[np.ndarray, np.ndarray | None]:

@@ -30,6 +30,8 @@ def _check(rec, path, lineno) -> dict:
     for key in ("published", "abstract", "full_text"):
         if rec.get(key) is not None and not isinstance(rec[key], str):
             raise CorpusError(f"{path}:{lineno}: '{key}' must be a string")
+    if rec.get("paraphrase") is not None and not isinstance(rec["paraphrase"], bool):
+        raise CorpusError(f"{path}:{lineno}: 'paraphrase' must be true or false")
     rec.setdefault("abstract", "")
     rec.setdefault("published", "")
     return rec

@@ -31,6 +31,9 @@ def load_study(db_path: str, study: str, suites: list[str] | None) -> dict[str, 
     if suites is not None and not bench.empty:
         bench = bench[bench["suite"].isin(suites)]
     data["bench"] = bench.reset_index(drop=True)
+    from .sections import with_text_origin  # here, not at the top: sections imports the HTML helpers
+
+    data["claim_checks"] = with_text_origin(data["claim_checks"], data["claims"])
     for name in ("tribunal_reviews", "verdicts"):
         if not data[name].empty and "round" in data[name]:
             data[name] = data[name].sort_values(["round"] + (["role"] if "role" in data[name] else []))

@@ -68,7 +68,8 @@ def _fetch(con, sql: str, params=None) -> pd.DataFrame:
 def literature_sections(con, study: str, screening: dict) -> list[str]:
     """Queries and screened papers of a study."""
     queries = _fetch(con, "SELECT query_id, text FROM queries WHERE study = ? ORDER BY query_id", [study])
-    papers = _fetch(con, "SELECT paper_id, title, published, relevance_tfidf, relevance_embedding, kept, drift "
+    papers = _fetch(con, "SELECT paper_id, title, published, relevance_tfidf, relevance_embedding, kept, drift, "
+                         "text_origin "
                          "FROM papers WHERE study = ? ORDER BY kept DESC, relevance_tfidf DESC, paper_id", [study])
     out = [f"<h2>Queries ({len(queries)})</h2>", table(queries, [("query_id", "id"), ("text", "query")])]
     drift = ""
@@ -79,7 +80,8 @@ def literature_sections(con, study: str, screening: dict) -> list[str]:
             f"<p>Embedding method: {esc(screening.get('embedding_method'))}; thresholds: "
             f"{esc(json.dumps(screening.get('thresholds', {}), sort_keys=True))}</p>",
             table(papers, [("paper_id", "arXiv id"), ("title", "title"), ("published", "published"),
-                           ("relevance_tfidf", "TF-IDF"), ("relevance_embedding", "embedding"), ("status", "status")],
+                           ("text_origin", "text origin"), ("relevance_tfidf", "TF-IDF"),
+                           ("relevance_embedding", "embedding"), ("status", "status")],
                   row_class=lambda r: "" if r["kept"] else "dropped")]
     return out
 
@@ -119,6 +121,7 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     body = [f"<h1>sovereign study: {esc(study)}</h1>", f'<p class="q">{esc(question)}</p>',
             f"<p>Generated {esc(dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))} "
             f"from <code>{esc(db_path)}</code>.</p>"]
+    body += sections.provenance_section(data["claims"])
     body += sections.verdict_section(data["verdicts"])
     body += ["<h2>Charts</h2>"] + chart_html
     body += sections.results_section(bench) + sections.claims_section(data["claim_checks"])

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from .sections import SYNTHETIC_NOTE, best_table
+from .sections import SYNTHETIC_NOTE, best_table, provenance_note
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
@@ -57,7 +57,8 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
     decision = (f"The tribunal's decision is **{md(last['decision'])}** (score {float(last['score']):.2f}/10 after "
                 f"round {int(last['round'])}, {int(last['verified_claims'])} claims verified by measurement)."
                 if last is not None else "No verdict has been reached yet.")
-    out = [f"# {md(study)}: {md(question)}", "",
+    note = provenance_note(data["claims"])
+    out = [f"# {md(study)}: {md(question)}", ""] + ([f"> **Where the claims come from.** {md(note)}", ""] if note else []) + [
            "## Abstract", "",
            f"We screened {len(papers)} retrieved papers ({len(kept)} kept), extracted {len(checks)} claims and checked "
            f"them against {len(ok)} benchmark measurements on {md(', '.join(devices)) or 'no device'}: "
@@ -108,12 +109,15 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
         claims_tbl["confidence_label"] = [f"{confidence_label(c)} ({c:.2f})" if c is not None and not pd.isna(c) else "unknown"
                                           for c in claims_tbl.get("confidence", pd.Series([None] * len(claims_tbl)))]
     out += ["## Extracted Claims", "", md_table(claims_tbl, [("claim_id", "claim"), ("paper_id", "paper"),
-                                                              ("sentence", "claim sentence"), ("status", "status"),
+                                                              ("sentence", "claim sentence"),
+                                                              ("text_origin_label", "text origin"), ("status", "status"),
                                                               ("confidence_label", "confidence"),
                                                               ("claimed_value", "claimed"),
                                                               ("measured_value", "measured")])]
     refs = [f"{i}. {md(', '.join(list(p.get('authors') if p.get('authors') is not None else [])))} "
             f"({md(str(p.get('published') or '')[:4])}). {md(p.get('title'))}. arXiv:{md(p.get('paper_id'))}."
+            + (" Read from an offline corpus record (our paraphrase), not the paper's text."
+               if p.get("text_origin") == "snapshot" else "")
             for i, p in enumerate(kept.to_dict("records"), 1)]
     out += ["## References", ""] + (refs or ["_none kept_"]) + [""]
     return "\n".join(out)

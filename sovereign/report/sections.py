@@ -12,6 +12,57 @@ SYNTHETIC_NOTE = ("The routing measurements run shape-matched synthetic workload
                   "not the VQAv2 or Visual7W datasets themselves.")
 
 
+# What each text_origin means to a reader, beside every claim sentence.
+ORIGIN_LABEL = {"pdf": "arXiv PDF", "abstract": "arXiv abstract", "snapshot": "corpus paraphrase"}
+
+
+def origin_label(value) -> str:
+    """The reader's words for a text_origin value ('unknown' when a row lacks one)."""
+    return ORIGIN_LABEL.get(str(value), "unknown") if isinstance(value, str) and value else "unknown"
+
+
+def with_text_origin(checks: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
+    """claim_checks rows with their claim's text_origin (from the claims table) and its label."""
+    if checks.empty:
+        return checks
+    origin = {}
+    if not claims.empty and "text_origin" in claims.columns:
+        origin = dict(zip(claims["claim_id"].astype(str), claims["text_origin"]))
+    out = checks.copy()
+    if "text_origin" not in out.columns:
+        out["text_origin"] = [origin.get(str(c)) for c in out["claim_id"]]
+    out["text_origin_label"] = [origin_label(v) for v in out["text_origin"]]
+    return out
+
+
+def provenance_note(claims: pd.DataFrame) -> str:
+    """One plain sentence on where the study's claim sentences come from (empty without claims)."""
+    if claims.empty:
+        return ""
+    values = claims["text_origin"] if "text_origin" in claims.columns else pd.Series([None] * len(claims))
+    counts = pd.Series([v if isinstance(v, str) and v else "unknown" for v in values]).value_counts().to_dict()
+    n, snap = len(claims), counts.get("snapshot", 0)
+    corpus = ("offline corpus records (text origin: snapshot): the bundled corpus is the project's own paraphrase "
+              "of the papers, whose figures come from the papers, not the papers' text")
+    if snap == n:
+        return f"All {n} claims come from {corpus}."
+    parts = [f"{counts[k]} from the {ORIGIN_LABEL[k]}s" if k != "snapshot" else f"{counts[k]} from {corpus}"
+             for k in ("pdf", "abstract", "snapshot") if counts.get(k)]
+    if counts.get("unknown"):
+        parts.append(f"{counts['unknown']} of unrecorded origin")
+    return f"Of the {n} claims, " + "; ".join(parts) + "."
+
+
+def provenance_section(claims: pd.DataFrame) -> list[str]:
+    """The provenance note near the top of the page, a warning when corpus paraphrase is part of the evidence."""
+    note = provenance_note(claims)
+    if not note:
+        return []
+    snapshot = "text_origin" in claims.columns and (claims["text_origin"] == "snapshot").any()
+    return [f'<p class="{"warn" if snapshot else "q"}" id="provenance"><b>Where the claims come from.</b> '
+            f"{esc(note)}</p>"]
+
+
 def best_table(bench: pd.DataFrame) -> pd.DataFrame:
     """Best throughput per device, model, backend and precision, with the batch that reached it."""
     ok = bench[(bench["status"] == "ok") & bench["throughput_ips"].notna()] if not bench.empty else bench
@@ -50,7 +101,8 @@ def claims_section(checks: pd.DataFrame) -> list[str]:
     """Every extracted claim with its check, confidence and reason."""
     if checks.empty:
         return ["<h2>Claims</h2><p>No claims were checked.</p>"]
-    cols = [("claim_id", "claim"), ("paper_id", "paper"), ("sentence", "sentence"), ("status", "status"),
+    cols = [("claim_id", "claim"), ("paper_id", "paper"), ("sentence", "sentence"),
+            ("text_origin_label", "text origin"), ("status", "status"),
             ("claimed_value", "claimed"), ("measured_value", "measured"), ("ratio", "measured / claimed"),
             ("plausibility", "plausibility"), ("confidence", "confidence"), ("reason", "reason")]
     cols = [c for c in cols if c[0] in checks.columns]

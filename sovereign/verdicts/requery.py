@@ -14,6 +14,7 @@ import logging
 import pandas as pd
 
 from ..io import read_json, read_table, write_json, write_jsonl
+from ..literature.fallback import write_state
 from ..literature.queries import query_id
 from ..literature.search import result_rows, run_search
 from ..text import normalize
@@ -71,8 +72,15 @@ def refine_queries(question: str, planned: list[str], kept_text: str, claims: pd
 
 def requery_arxiv(study: str, question: str, queries_path: str, papers_path: str, claims_path: str,
                   out_queries: str, out_records: str, source: str, snapshot_path: str | None, max_results: int,
-                  arxiv_cfg: dict | None, max_queries: int, fulltext_path: str | None = None) -> dict:
-    """Stage entry: plan the refined queries, run them, write the queries (with counts) and the records."""
+                  arxiv_cfg: dict | None, max_queries: int, fulltext_path: str | None = None,
+                  live_attempt: int | None = None) -> dict:
+    """Stage entry: plan the refined queries, run them, write the queries (with counts) and the records.
+
+    Like search_arxiv it records whether an `auto` search fell back and the `live_attempt` it ran with,
+    which the workflow reads to search live again next run (literature.fallback)."""
+    if live_attempt:
+        log.info("%s: the refined searches last fell back to the offline snapshot; searching arXiv live again "
+                 "(attempt %d)", study, live_attempt)
     planned = [q["text"] for q in read_json(queries_path)]
     papers, claims = read_table(papers_path), read_table(claims_path)
     fulltext = read_table(fulltext_path) if fulltext_path else None
@@ -89,6 +97,8 @@ def requery_arxiv(study: str, question: str, queries_path: str, papers_path: str
     summary = {"study": study, "queries": queries, "records": len(rows),
                "new_papers": len({r["id"] for r in rows} - known)}
     write_json(out_queries, summary)
+    write_state(out_records, live_attempt, source == "auto" and any(q["source"] == "snapshot" for q in queries),
+                study=study, queries=len(queries), records=len(rows))
     log.info("%s: %d refined queries, %d records, %d papers not seen before", study, len(queries), len(rows),
              summary["new_papers"])
     return summary
