@@ -82,6 +82,12 @@ def names_compilation(claim: dict) -> bool:
     return COMPILED.search(text) is not None
 
 
+def _ref_labels(rows: pd.DataFrame) -> list[str]:
+    """'<date> (<file name>)' of each reference file among `rows`."""
+    return sorted({f"{r['reference_date'] or 'unknown date'} ({Path(str(r['reference_file'])).name})"
+                   for r in rows.to_dict("records") if r["_origin"] == "reference"})
+
+
 def per_cpu(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """CPU rows split by the CPU model they recorded (one baseline each); {} when the rows are not CPU rows."""
     cpu = rows[rows["_cpu"]]
@@ -276,12 +282,13 @@ class Bench:
                 return Selection(df, f"no batch {s['batch']} results{where}")
         ok = df[df["_ok"]]
         if ok.empty:
-            return Selection(ok, self._why_not_ok(df, s))
+            why = self._why_not_ok(df, s)
+            if not df["_decides"].any():  # what failed there was a reference measurement, not this run
+                why += f" (in the reference measurement of {', '.join(_ref_labels(df))})"
+            return Selection(ok, why)
         decides = ok[ok["_decides"]]
         if decides.empty:  # only rows read from results files match: they inform, they do not decide
-            refs = sorted({f"{r['reference_date'] or 'unknown date'} ({Path(str(r['reference_file'])).name})"
-                           for r in ok.to_dict("records")})
-            return Selection(decides, f"only reference rows match (reference measurement of {', '.join(refs)}); "
+            return Selection(decides, f"only reference rows match (reference measurement of {', '.join(_ref_labels(ok))}); "
                              "reference rows decide no claim unless verdicts.reference_decides is true")
         return Selection(decides)
 
