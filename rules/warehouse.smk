@@ -1,7 +1,5 @@
 # Warehouse and report: load_warehouse -> render_report (one page per study)
 # (_devices_file comes from verdicts.smk)
-import os
-from pathlib import Path
 
 
 def _warehouse_inputs(wc):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from test_verdicts_data import bench_row, claim, cnn_rows, write_reference_file
+from test_verdicts_data import claim, cnn_rows, write_reference_file
 
 from sovereign.bench.cnn import run_sweep
 from sovereign.bench.env import cpu_model
@@ -42,6 +42,20 @@ def check(claims: list[dict], rows: pd.DataFrame | list[dict], **cfg) -> pd.Data
 def test_recorded_hardware_names_resolve_to_device_specs(name, kind, want):
     spec = load_hardware().identify(name, kind)
     assert (spec.key if spec else None) == want
+
+
+@pytest.mark.parametrize("env,want", [
+    ({"gpu_name": "NVIDIA L4", "nvml_gpu_name": "NVIDIA L4", "driver_version": "550.54", "cpu_model": "AMD EPYC 7B13",
+      "cpu_count": 8}, {"hardware": "NVIDIA L4", "hardware_kind": "gpu", "driver_version": "550.54"}),
+    ({"gpu_name": "", "cpu_model": "AMD EPYC 7B13", "cpu_count": 8},
+     {"hardware": "AMD EPYC 7B13", "hardware_kind": "cpu", "hardware_cores": 8, "gpu_name": ""})])
+def test_every_row_records_the_hardware_that_ran_it(env, want):
+    from sovereign.bench.result import CONTRACT_COLUMNS, BenchResult
+
+    row = BenchResult("cnn", "l4", "resnet18", "torch_eager", "fp32", 1, env=dict(env, run_id="abc")).to_row()
+    assert {k: row[k] for k in want} == want
+    assert (row["origin"], row["run_id"]) == ("run", "abc")
+    assert list(row)[:len(CONTRACT_COLUMNS)] == list(CONTRACT_COLUMNS)
 
 
 @pytest.fixture(scope="module")

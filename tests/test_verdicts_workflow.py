@@ -80,3 +80,5 @@ def test_reference_results_are_read_only_when_listed_and_labelled_with_their_dat
     html = (tmp_path / "results" / "report" / "gpu.html").read_text(encoding="utf-8")
     assert "Reference measurements (2026-11-29T05:50:45Z): NVIDIA H200" in html
     assert "origin <code>reference</code>" in html and "cnn_resnet50_h200.csv" in html
+    md = (tmp_path / "results" / "report" / "gpu.md").read_text(encoding="utf-8")
+    assert md.count("Reference measurement (origin") == 2 and "measured 2026-11-29T05:52:13Z" in md

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..io import read_table, write_parquet
 from .hardware import Hardware, load_hardware
-from .match import ROUTING_SUITE, Bench, best_over, clean, per_cpu, row_key, side
+from .match import ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
 from .settings import CheckConfig
 
@@ -163,20 +163,8 @@ def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, per
     if len(cpus) > 1:
         results = {cpu: _compare(claim, s, sel_s.rows, b, rows, col, higher, cfg, percent, claimed)
                    for cpu, rows in cpus.items()}
-        return _per_cpu_result(results, claimed)
+        return per_cpu_result(results)
     return _compare(claim, s, sel_s.rows, b, sel_b.rows, col, higher, cfg, percent, claimed)
-
-
-def _per_cpu_result(results: dict, claimed) -> dict:
-    """One check per CPU model: the claim holds where any measured CPU reproduces it; the reason lists each."""
-    decided = {c: r for c, r in results.items() if r["status"] in ("REPRODUCED", "NOT_REPRODUCED")}
-    if not decided:
-        first = next(iter(results.values()))
-        return {**first, "reason": "; ".join(f"against {c}: {r['reason']}" for c, r in results.items())}
-    pick = next((c for c, r in decided.items() if r["status"] == "REPRODUCED"), next(iter(decided)))
-    reason = f"per CPU baseline (never pooled): " + "; ".join(
-        f"against {c}: {r['status']}, {r['reason']}" for c, r in results.items()) + f"; reported: {pick}"
-    return {**decided[pick], "reason": reason}
 
 
 def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.DataFrame, col: str, higher: bool,

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -96,6 +97,18 @@ def per_cpu(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return {str(h): g for h, g in cpu.groupby(cpu["_hw"].fillna("unrecorded CPU"), sort=True)}
 
 
+def per_cpu_result(results: dict) -> dict:
+    """One check per CPU model: the claim holds where any measured CPU reproduces it; the reason lists each."""
+    decided = {c: r for c, r in results.items() if r["status"] in ("REPRODUCED", "NOT_REPRODUCED")}
+    if not decided:
+        first = next(iter(results.values()))
+        return {**first, "reason": "; ".join(f"against {c}: {r['reason']}" for c, r in results.items())}
+    pick = next((c for c, r in decided.items() if r["status"] == "REPRODUCED"), next(iter(decided)))
+    reason = "per CPU baseline (never pooled): " + "; ".join(
+        f"against {c}: {r['status']}, {r['reason']}" for c, r in results.items()) + f"; reported: {pick}"
+    return {**decided[pick], "reason": reason}
+
+
 OVER = (("device", "_devlabel"), ("model", "model"), ("backend", "backend"), ("precision", "_precision"),
         ("batch", "batch_size"), ("setting", "_setting"))
 
@@ -168,12 +181,12 @@ class Bench:
     def _label(self, r) -> str:
         return r["_spec"] or ("cpu" if r["_cpu"] else (r["_hw"] or r["_device"]))
 
-    @property
+    @cached_property
     def devices(self) -> list[str]:
         """Devices (resolved from the hardware record) of the rows that can decide a claim."""
         return sorted({self._label(r) for r in self.df[self.df["_decides"]].to_dict("records")})
 
-    @property
+    @cached_property
     def reference_devices(self) -> list[str]:
         """Devices of reference rows (read from results files)."""
         return sorted({self._label(r) for r in self.df[self.df["_origin"] == "reference"].to_dict("records")})
