@@ -181,6 +181,15 @@ def test_cpu_baseline_ratio_uses_one_cpu_model_at_a_time():
     # with the fast CPU alone the claim fails: the per-CPU result is not a best-of over every CPU
     alone = check([SPEEDUP], cnn_rows("l4", 4.0) + _cpu_rows("AMD EPYC Fast", 0.5)).loc["s"]
     assert alone["status"] == "NOT_REPRODUCED" and alone["measured_value"] == pytest.approx(16.0)
+    # a ratio on "the CPU" (both sides CPU rows) compares each CPU with itself: INT8 is 3x FP32 on each
+    on_cpu = claim("i", "p1", "INT8 is 3x FP32 on the CPU.", kind="ratio", metric="throughput", value=3.0, unit="x",
+                   subject_device="cpu", subject_precision="int8", baseline_device="cpu", baseline_precision="fp32")
+    int8 = [dict(r, precision="int8", throughput_ips=r["throughput_ips"] * 3) for r in
+            _cpu_rows("Intel Xeon Slow", 0.05) + _cpu_rows("AMD EPYC Fast", 0.5)]
+    got = check([on_cpu], int8 + _cpu_rows("Intel Xeon Slow", 0.05) + _cpu_rows("AMD EPYC Fast", 0.5)).loc["i"]
+    assert got["status"] == "REPRODUCED" and got["measured_value"] == pytest.approx(3.0)
+    assert "against AMD EPYC Fast: REPRODUCED, measured 3x" in got["reason"]
+    assert "against Intel Xeon Slow: REPRODUCED, measured 3x" in got["reason"]
     # a claim naming its CPU uses that CPU's rows only
     named = dict(SPEEDUP, claim_id="n", baseline_device="xeon e5-2403 v2")
     rows = cnn_rows("l4", 4.0) + _cpu_rows("Intel(R) Xeon(R) CPU E5-2403 v2 @ 1.80GHz", 0.5) + \

@@ -161,7 +161,9 @@ def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, per
     # a CPU baseline is one CPU: each measured CPU model is its own baseline, never pooled with another
     cpus = per_cpu(sel_b.rows)
     if len(cpus) > 1:
-        results = {cpu: _compare(claim, s, sel_s.rows, b, rows, col, higher, cfg, percent, claimed)
+        # a CPU subject (FP16 against FP32 on "the CPU") stays on the baseline's CPU too
+        same = (lambda cpu: sel_s.rows[sel_s.rows["_hw"] == cpu]) if sel_s.rows["_cpu"].all() else (lambda cpu: sel_s.rows)
+        results = {cpu: _compare(claim, s, same(cpu), b, rows, col, higher, cfg, percent, claimed)
                    for cpu, rows in cpus.items()}
         return per_cpu_result(results)
     return _compare(claim, s, sel_s.rows, b, sel_b.rows, col, higher, cfg, percent, claimed)

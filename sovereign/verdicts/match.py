@@ -114,7 +114,7 @@ OVER = (("device", "_devlabel"), ("model", "model"), ("backend", "backend"), ("p
 
 
 def best_over(rows: pd.DataFrame, s: dict) -> str:
-    """', best over backend (onnxruntime, torch_eager), batch (1-64)': what a 'best' ranged over, when it varied."""
+    """', best over backend (onnxruntime, torch_eager); batch (1-64)': what a 'best' ranged over, where it varied."""
     parts = []
     for dim, col in OVER:
         if s.get(dim) and dim != "setting":
