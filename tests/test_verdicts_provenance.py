@@ -223,3 +223,27 @@ def test_memory_format_is_a_dimension_the_best_over_names():
     # paired within one layout: FP16 NCHW against FP32 NCHW (2x), never against the faster channels-last FP32
     got = check([ratio], both).loc["f"]
     assert got["measured_value"] == pytest.approx(2.0) and "setting" in got["reason"]
+
+
+def test_warehouse_holds_this_runs_rows_beside_the_h200_reference_rows(l4_on_cpu, tmp_path):
+    from sovereign.bench.result import rows_frame
+    from sovereign.io import write_parquet
+    from sovereign.verdicts.reference import write_reference
+    from sovereign.verdicts.views import verdict_views
+    from sovereign.warehouse import load_warehouse, query
+
+    run = tmp_path / "run.parquet"
+    write_parquet(run, rows_frame(l4_on_cpu.to_dict("records")))
+    folder = ROOT / "benchmarks" / "results" / "h200"
+    ref = tmp_path / "reference.parquet"
+    write_reference([str(folder / f) for f in H200_FILES], str(ref))
+    db = str(tmp_path / "w.duckdb")
+    load_warehouse(db, {"bench_results": [str(run), str(ref)]}, "t", views=verdict_views())
+    got = query(db, "SELECT origin, hardware_kind, count(*) AS n, count(DISTINCT hardware) AS hw, "
+                    "count(reference_date) AS dated FROM bench_results GROUP BY ALL ORDER BY ALL").to_dict("records")
+    assert got == [{"origin": "reference", "hardware_kind": "cpu", "n": 6, "hw": 1, "dated": 6},
+                   {"origin": "reference", "hardware_kind": "gpu", "n": 793, "hw": 1, "dated": 793},
+                   {"origin": "run", "hardware_kind": "cpu", "n": 1, "hw": 1, "dated": 0}]
+    # the speed-up view divides by this run's CPU rows only, one CPU model at a time
+    cpus = query(db, "SELECT DISTINCT cpu_hardware FROM speedup_vs_cpu")
+    assert set(cpus.cpu_hardware) <= {cpu_model()}
