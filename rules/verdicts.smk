@@ -1,6 +1,7 @@
 # Verdicts: check_claims (claims against measurements, hardware plausibility) -> tribunal (per study).
 # Both need the claims stage; benchmark rows come from whatever the bench stages registered.
 import os
+from pathlib import Path
 
 
 def _bench_inputs(wc):
@@ -13,11 +14,39 @@ def _devices_file(wc):
     return path or os.path.join(workflow.basedir, "config", "devices.yaml")
 
 
+# Results files measured elsewhere (verdicts.reference_results, default none): read once into origin
+# `reference` rows with their file, commit and date; the REFERENCE.yaml beside a file records those.
+REFERENCE_RESULTS = [resource_path(p) for p in config["verdicts"]["reference_results"]]
+REFERENCE_ROWS = "results/reference/bench_reference.parquet"
+
+
+def _reference_rows(wc):
+    return [REFERENCE_ROWS] if REFERENCE_RESULTS else []
+
+
+rule read_reference_results:
+    input:
+        files=REFERENCE_RESULTS,
+        meta=sorted({str(Path(p).with_name("REFERENCE.yaml")) for p in REFERENCE_RESULTS
+                     if Path(p).with_name("REFERENCE.yaml").exists()}),
+    output:
+        REFERENCE_ROWS,
+    params:
+        files=REFERENCE_RESULTS,
+    log:
+        "results/logs/read_reference_results.log",
+    conda:
+        "../envs/literature.yaml"
+    script:
+        "../scripts/read_reference_results.py"
+
+
 rule check_claims:
     input:
         claims="results/{study}/claims.parquet",
         support="results/{study}/claim_support.parquet",
         bench=_bench_inputs,
+        reference=_reference_rows,
         devices=_devices_file,
     output:
         "results/{study}/claim_checks.parquet",
@@ -84,7 +113,7 @@ rule tribunal:
         support="results/{study}/claim_support.parquet",
         checks="results/{study}/claim_checks.parquet",
         bench=_bench_inputs,
-        committed=lambda wc: _committed_results(wc),
+        reference=_reference_rows,
         devices=_devices_file,
         requery=_requery_records,
     output:
@@ -111,6 +140,10 @@ rule tribunal:
     script:
         "../scripts/tribunal.py"
 
+
+# Reference rows load into bench_results beside this run's rows (labelled origin `reference`).
+_bench_before_reference = WAREHOUSE_INPUTS.get("bench_results")
+WAREHOUSE_INPUTS["bench_results"] = lambda wc: (_bench_before_reference(wc) if _bench_before_reference else []) + _reference_rows(wc)
 
 # Without the claims stage there is nothing to check; the rest of the workflow still runs.
 if "claims" in WAREHOUSE_INPUTS:

@@ -1,7 +1,5 @@
 # Warehouse and report: load_warehouse -> render_report (one page per study)
 # (_devices_file comes from verdicts.smk)
-import os
-from pathlib import Path
 
 
 def _warehouse_inputs(wc):
@@ -35,13 +33,6 @@ rule load_warehouse:
 REPORT_CHARTS = ["throughput", "latency", "speedup", "claims", "tribunal", "routing"]
 
 
-def _committed_results(wc):
-    folder = resource_path(config["report"]["committed_results"])
-    if not folder or not os.path.isdir(folder):
-        return []
-    return sorted(str(p) for p in Path(folder).rglob("*") if p.suffix in (".parquet", ".jsonl", ".csv"))
-
-
 def _report_images():
     if not config["report"]["images"]:
         return []
@@ -53,7 +44,6 @@ rule render_report:
     input:
         db=config["warehouse"],
         screening="results/{study}/screening.json",
-        committed=_committed_results,
         devices_file=_devices_file,
     output:
         html=report("results/report/{study}.html", category="Reports", labels={"study": "{study}", "format": "html"}),
@@ -63,7 +53,6 @@ rule render_report:
         question=lambda wc: config["studies"][wc.study]["question"],
         suites=lambda wc: config["studies"][wc.study]["suites"],
         report=config["report"],
-        committed_folder=resource_path(config["report"]["committed_results"]),
         verdicts=config["verdicts"],
         cache_dir="results/cache/report",
     log:

@@ -8,5 +8,5 @@ run_stage(snakemake, run_tribunal, study=snakemake.wildcards.study, question=p.q
           out_verdicts=o.verdicts, out_checks=o.checks, support_path=i.support, fulltext_path=i.fulltext,
           verdicts_cfg={**dict(p.verdicts), "devices_file": i.devices}, tribunal_cfg=dict(p.tribunal),
           embed_cfg=dict(p.embeddings), keep_threshold=p.keep_threshold,
-          extra_bench_paths=list(i.committed), requery_path=i.requery[0] if i.requery else None,
+          reference_paths=list(i.reference), requery_path=i.requery[0] if i.requery else None,
           claims_cfg=dict(p.claims))

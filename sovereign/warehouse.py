@@ -40,7 +40,7 @@ CONTRACT: dict[str, dict[str, str]] = {
                       "precision": V, "batch_size": I, "status": V, "reason": V,
                       "latency_ms_p50": D, "latency_ms_p90": D, "latency_ms_p99": D,
                       "throughput_ips": D, "peak_mem_mb": D, "energy_j_per_item": D,
-                      "iterations": I},
+                      "iterations": I, "origin": V, "hardware": V},
     "claim_checks": {"study": V, "claim_id": V, "status": V, "claimed_value": D,
                      "measured_value": D, "ratio": D, "tolerance": D, "plausibility": V,
                      "utilization": D, "reason": V},

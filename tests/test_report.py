@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study
+from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study, write_reference_file
 from workflow import snakemake, write_config
 
 from sovereign.report.html import render_report
@@ -47,7 +47,7 @@ def drawn_charts(dom: str) -> int:
     return len(roots)
 
 
-def build_hostile_study(tmp_path: Path) -> dict:
+def build_hostile_study(tmp_path: Path, reference: tuple = ()) -> dict:
     papers = [dict(p) for p in GPU_PAPERS]
     papers[0]["title"] = HOSTILE_TITLE
     claims = [claim("c1", "2604.14552", "L4 throughput is 4 times the T4.", kind="ratio", metric="throughput",
@@ -70,21 +70,20 @@ def build_hostile_study(tmp_path: Path) -> dict:
                  fulltext_path=paths["fulltext"])
     db = tmp_path / "w.duckdb"
     load_warehouse(str(db), {"papers": [paths["papers"]], "queries": [paths["queries"]], "claims": [paths["claims"]],
-                             "claim_support": [paths["support"]], "bench_results": paths["bench"],
+                             "claim_support": [paths["support"]], "bench_results": paths["bench"] + list(reference),
                              "claim_checks": [str(d / "ccf.parquet")], "tribunal_reviews": [str(d / "tr.parquet")],
                              "verdicts": [str(d / "v.parquet")]}, "test", views=verdict_views())
     return {"db": db, "screening": paths["screening"]}
 
 
 def test_report_draws_its_charts_offline_and_shows_hostile_text_escaped(tmp_path):
-    built = build_hostile_study(tmp_path)
-    out, committed = tmp_path / "report", tmp_path / "committed" / "h200"
-    committed.mkdir(parents=True)
-    pd.DataFrame(cnn_rows("h200", 30.0)).assign(measured_at="2026-11-29T05:47:00Z").to_parquet(committed / "cnn.parquet")
+    ref = write_reference_file(tmp_path / "elsewhere" / "h200", "cnn.parquet", cnn_rows("h200", 30.0),
+                               date="2026-11-29T05:47:00Z")
+    built = build_hostile_study(tmp_path, reference=(ref,))
+    out = tmp_path / "report"
     res = render_report(str(built["db"]), "gpu", "How does <i>L4</i> compare with T4 for inference?",
                         built["screening"], str(out / "gpu.html"), out_md=str(out / "gpu.md"),
-                        charts_dir=str(out / "gpu"), suites=["cnn"], cache_dir=str(tmp_path / "cache"),
-                        committed_results=str(tmp_path / "committed"))
+                        charts_dir=str(out / "gpu"), suites=["cnn"], cache_dir=str(tmp_path / "cache"))
     html = (out / "gpu.html").read_text(encoding="utf-8")
     assert "http://" not in html.split("<body>")[0].replace("http://www.w3.org", "")  # nothing fetched
     assert "<script>alert" not in html and "<img src=x" not in html and "<b>bold" not in html
@@ -99,8 +98,12 @@ def test_report_draws_its_charts_offline_and_shows_hostile_text_escaped(tmp_path
     assert "<img" not in text and "<b>bold" not in text and "<i>L4" not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text and "&lt;img src=x onerror=alert(2)&gt;" in text
     assert "tensorrt &lt;not installed&gt; &amp; no GPU" in text
-    assert ("Measured on NVIDIA H200 (device h200) by this project's benchmark harness, date 2026-11-29T05:47:00"
-            in text)
+    # the reference rows: apart from this run's, labelled with origin, hardware, date and commit
+    assert "Reference measurements (2026-11-29T05:47:00Z): NVIDIA H200" in text
+    assert ("origin <code>reference</code>: measured on NVIDIA H200 (device entry h200) by this project's benchmark "
+            "harness on 2026-11-29T05:47:00Z, commit <code>e3f23cab1c9f</code>") in text
+    measured = text.split("<h2>Measurements</h2>")[1].split("<h2>")[0]
+    assert "NVIDIA L4" in measured and "H200" not in measured
     md = (out / "gpu.md").read_text(encoding="utf-8")
     assert [s for s in MD_SECTIONS if s in md] == MD_SECTIONS
     assert [md.index(s) for s in MD_SECTIONS] == sorted(md.index(s) for s in MD_SECTIONS)

@@ -7,7 +7,9 @@ profiles/slurm-l4 with the benchmark jobs on the l4 partition holding an l4 GPU,
 planning rules on the login node, and every other job on the cpu partition (read back from
 slurmctld with `scontrol show job`); adding the t4 device
 schedules only the T4 benchmark jobs and what depends on them; the warehouse equals a local run of
-the same config; a failing job is retried as the profile says and the run ends non-zero, promptly.
+the same config, and since the l4/t4 entries are CPU-kind their rows record the CPU model and every claim
+about an L4 or a T4 is UNTESTABLE ("rows for 'l4' ran on <CPU>, not an NVIDIA L4"), never decided on CPU
+rows; a failing job is retried as the profile says and the run ends non-zero, promptly.
 """
 from __future__ import annotations
 
@@ -308,6 +310,33 @@ def test_warehouse_matches_a_local_run_of_the_same_config(runs):
     _check_decisions_agree(runs["local"].workdir, runs["t4"].workdir)
     devices = {(row[1], row[6]) for row in tables["t4"]["bench_results"]}
     assert devices == {("l4", "ok"), ("t4", "ok")}, devices  # real CPU measurements under both names
+    _check_gpu_claims_untestable_on_cpu_rows(runs["t4"].workdir)
+
+
+def _check_gpu_claims_untestable_on_cpu_rows(workdir: Path) -> None:
+    """The l4/t4 entries are CPU-kind: their rows record the CPU model, and no claim about an L4 or a T4 is
+    decided with them; each is UNTESTABLE, saying what the rows ran on."""
+    con = duckdb.connect(str(workdir / "results/sovereign.duckdb"), read_only=True)
+    try:
+        ran = con.sql("SELECT DISTINCT device, hardware, hardware_kind, gpu_name, origin FROM bench_results "
+                      "ORDER BY device").fetchall()
+        checks = con.sql("SELECT c.claim_id, lower(coalesce(c.subject_device, '')), lower(coalesce(c.baseline_device, '')), "
+                         "k.status, k.reason FROM claims c JOIN claim_checks k USING (study, claim_id) "
+                         "WHERE k.status <> 'NOT_EMPIRICAL'").fetchall()
+    finally:
+        con.close()
+    cpus = {hw for _, hw, _, _, _ in ran}
+    assert len(cpus) == 1 and [(d, k, g, o) for d, _, k, g, o in ran] == [("l4", "cpu", "", "run"), ("t4", "cpu", "", "run")], ran
+    cpu = cpus.pop()
+    about_gpus = [c for c in checks if {c[1], c[2]} & {"l4", "t4", "nvidia l4", "nvidia t4", "tesla t4"}]
+    assert about_gpus, checks  # the study has claims about an L4 or a T4
+    ran_on_cpu = re.compile(rf"rows for '(l4|t4)' ran on {re.escape(cpu)}, not an NVIDIA (L4|T4)")
+    for claim_id, subject, baseline, status, reason in about_gpus:
+        assert status == "UNTESTABLE", (claim_id, status, reason)
+        # datasheet figures and unmeasured metrics never reach the rows; every other check says where they ran
+        assert ran_on_cpu.search(reason) or re.match(r"spec claim|the suites measure no|the claim names no", reason), \
+            (claim_id, reason)
+    assert any(ran_on_cpu.search(c[4]) for c in about_gpus), about_gpus
 
 
 @needs_cluster

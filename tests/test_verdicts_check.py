@@ -33,7 +33,9 @@ def test_device_ratio_with_two_devices_is_decided_with_the_measured_ratio(claime
     assert got["claimed_value"] == claimed
     assert got["ratio"] == pytest.approx(4.0 / claimed)
     used = json.loads(got["bench_rows"])
-    assert any("/l4/" in u for u in used) and any("/t4/" in u for u in used)
+    assert {(u["device"], u["hardware"], u["origin"]) for u in used} == {("l4", "NVIDIA L4", "run"),
+                                                                       ("t4", "NVIDIA T4", "run")}
+    assert all(u["run_id"] == "testrun00001" for u in used)
 
 
 def test_ratio_with_one_device_is_untestable_naming_the_missing_one():
@@ -69,7 +71,10 @@ def test_up_to_takes_the_best_over_open_dimensions_and_implausible_numbers_are_f
     got = run(claims, rows)
     assert got.loc["u", "status"] == "REPRODUCED"
     assert got.loc["u", "measured_value"] == pytest.approx(7968.75)
-    assert json.loads(got.loc["u", "bench_rows"]) == ["cnn/l4/resnet18/torch_eager/fp16/b64"]
+    assert json.loads(got.loc["u", "bench_rows"]) == [{"key": "cnn/l4/resnet18/torch_eager/fp16/b64", "origin": "run",
+                                                       "hardware": "NVIDIA L4", "device": "l4",
+                                                       "run_id": "testrun00001"}]
+    assert "best over precision (fp16, fp32); batch (1-64)" in got.loc["u", "reason"]
     assert got.loc["x", "status"] == "UNTESTABLE" and "no resnet50 results on l4" in got.loc["x", "reason"]
     assert got.loc["x", "plausibility"] == "implausible"
     assert got.loc["x", "utilization"] == pytest.approx(90000 * 8.18 / 1000 / 242)
@@ -99,7 +104,7 @@ def test_speedup_over_cpu_baseline_pairs_batches_and_uses_pytorch_fp32():
     got = run([c], rows).loc["s"]
     assert got["status"] == "REPRODUCED"
     assert got["measured_value"] == pytest.approx(160.0)
-    assert all("/fp32/" in u or "/fp16/" in u for u in json.loads(got["bench_rows"]))
+    assert all("/fp32/" in u["key"] or "/fp16/" in u["key"] for u in json.loads(got["bench_rows"]))
 
 
 def test_change_from_to_and_batch_range_and_not_empirical():

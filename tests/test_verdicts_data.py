@@ -50,11 +50,16 @@ def bench_row(device: str, model: str, backend: str, precision: str, batch: int,
               status: str = "ok", reason: str = "", suite: str = "cnn", **extra) -> dict:
     """A bench_results row; latency follows from throughput."""
     lat = batch / ips * 1000 if ips else None
-    row = {"suite": suite, "device": device, "gpu_name": {"cpu": "Test CPU"}.get(device, f"NVIDIA {device.upper()}"),
+    # what ran: a CPU row records its CPU model (no GPU name), a GPU row the name NVML reports
+    cpu = device.startswith("cpu")
+    gpu_name = "" if cpu else f"NVIDIA {device.upper()}"
+    row = {"suite": suite, "device": device, "gpu_name": gpu_name,
            "model": model, "backend": backend, "precision": precision, "batch_size": batch, "status": status,
            "reason": reason, "latency_ms_p50": lat, "latency_ms_p90": lat * 1.05 if lat else None,
            "latency_ms_p99": lat * 1.1 if lat else None, "throughput_ips": ips if status == "ok" else None,
-           "peak_mem_mb": 100.0, "energy_j_per_item": None, "iterations": 50}
+           "peak_mem_mb": 100.0, "energy_j_per_item": None, "iterations": 50, "origin": "run",
+           "hardware": "Test CPU" if cpu else gpu_name, "hardware_kind": "cpu" if cpu else "gpu",
+           "cpu_model": "Test CPU", "run_id": "testrun00001"}
     row.update(extra)
     return row
 
@@ -96,3 +101,19 @@ def write_study(root: Path, study: str, question: str, papers: list[dict], claim
         bench_paths.append(str(p))
     paths["bench"] = bench_paths
     return {k: (v if isinstance(v, list) else str(v)) for k, v in paths.items()}
+
+
+def write_reference_file(folder: Path, name: str, rows: list[dict], date: str = "2026-11-29T05:50:45Z",
+                         commit: str = "e3f23cab1c9fe231f1495bcf53a02fec238ebab6") -> str:
+    """A results file measured elsewhere with its REFERENCE.yaml, read into reference rows as the rule does;
+    returns the reference Parquet's path."""
+    from sovereign.verdicts.reference import write_reference
+
+    folder.mkdir(parents=True, exist_ok=True)
+    src = folder / name
+    frame = pd.DataFrame(rows).drop(columns=["origin", "run_id"], errors="ignore")
+    frame.to_csv(src, index=False) if name.endswith(".csv") else frame.to_parquet(src)
+    (folder / "REFERENCE.yaml").write_text(f"files:\n  {name}: {{date: '{date}', commit: {commit}, command: test}}\n")
+    out = folder / "bench_reference.parquet"
+    write_reference([str(src)], str(out))
+    return str(out)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study
+from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_reference_file, write_study
 
 from sovereign.verdicts.check import check_claims
 from sovereign.verdicts.tribunal import run_tribunal
@@ -89,17 +89,16 @@ def test_revision_round_gathers_evidence_and_rows_show_what_changed(tmp_path):
     moe = [bench_row("cpu", "tiny_8e", s, "fp32", b, 100.0 * b, suite="moe_routing", real_act_per_token=a,
                      phase="prefill", dispatch="grouped", workload="vqav2")
            for b in (1, 4) for s, a in (("topk2", 2.0), ("ondemand", 1.2))]
-    committed = tmp_path / "committed" / "h200.parquet"  # measured elsewhere by the harness and committed
-    committed.parent.mkdir()
-    pd.DataFrame(cnn_rows("h200", 30.0)).to_parquet(committed)
+    ref = write_reference_file(tmp_path / "elsewhere", "h200.csv", cnn_rows("h200", 30.0))  # measured elsewhere
     v = judge(tmp_path, "gpu", GPU_Q, papers, GPU_CLAIMS[:3], {"moe": moe, **GPU_BENCH}, ["moe_routing"],
-              embed_cfg={"backend": "minilm"}, keep_threshold=0.45, extra_bench_paths=[str(committed)])
+              embed_cfg={"backend": "minilm"}, keep_threshold=0.45, reference_paths=[ref])
     rows = pd.read_parquet(v["_dir"] / "verdicts.parquet").set_index("round")
     assert rows.loc[1, "decision"] == "REVISE"
-    assert rows.loc[1, "evidence_devices"] == "cpu" and rows.loc[2, "evidence_devices"] == "cpu,h200,l4,t4"
+    # the reference H200 rows are seen, never counted as this run's evidence
+    assert rows.loc[1, "evidence_devices"] == "cpu" and rows.loc[2, "evidence_devices"] == "cpu,l4,t4"
     assert rows.loc[2, "evidence_suites"] == "cnn,moe_routing"
     changes = json.loads(rows.loc[2, "evidence_changes"])
-    assert changes["devices_added"] == ["h200", "l4", "t4"]
+    assert changes["devices_added"] == ["l4", "t4"] and changes["reference_devices"] == ["h200"]
     assert changes["regrounding_method"].startswith("all-MiniLM-L6-v2")
     assert changes["papers_searched"] == 4  # every fetched paper, kept or not
     moved = {c["claim_id"]: (c["from"], c["to"]) for c in changes["claim_changes"]}

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 import yaml
-from workflow import snakemake, write_config
+from workflow import planned_jobs, snakemake, write_config
 
 from sovereign.warehouse import query
 
@@ -39,7 +39,6 @@ def test_routing_question_answered_by_gpu_papers_is_rejected_for_topic_drift(tmp
     cfg["embeddings"]["backend"] = "none"
     cfg["bench"]["devices"] = []  # no measurements: the decision must come from the drift alone
     cfg["report"]["images"] = False
-    cfg["report"]["committed_results"] = ""
     write_config(tmp_path, cfg)
     res = snakemake(tmp_path, timeout=1200)
     assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
@@ -50,3 +49,36 @@ def test_routing_question_answered_by_gpu_papers_is_rejected_for_topic_drift(tmp
     assert rows.decision.tolist() == ["REJECT"] and "topic drift" in rows.reasons[0]
     html = (tmp_path / "results" / "report" / "routing.html").read_text(encoding="utf-8")
     assert "REJECT" in html and "topic drift" in html
+
+
+H200 = ROOT / "benchmarks" / "results" / "h200"
+
+
+def test_reference_results_are_read_only_when_listed_and_labelled_with_their_date(tmp_path):
+    cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    cfg["studies"] = {"gpu": cfg["studies"]["gpu"]}
+    cfg["embeddings"]["backend"] = "none"
+    cfg["claims"]["use_embeddings"] = False
+    cfg["bench"]["devices"] = []  # every measurement here is a reference one
+    cfg["report"]["images"] = False
+    cfg["tribunal"]["requery_max"] = 0
+    write_config(tmp_path, cfg)
+    assert "read_reference_results" not in planned_jobs(tmp_path)  # the default reads no reference results
+    cfg["verdicts"]["reference_results"] = [str(H200 / "cnn_resnet18_h200.csv"), str(H200 / "cnn_resnet50_h200.csv")]
+    write_config(tmp_path, cfg)
+    res = snakemake(tmp_path, timeout=1200)
+    assert res.returncode == 0, (res.stdout + res.stderr)[-4000:]
+    db = str(tmp_path / "results" / "sovereign.duckdb")
+    rows = query(db, "SELECT origin, hardware, reference_date, count(*) AS n FROM bench_results GROUP BY ALL "
+                     "ORDER BY reference_date").to_dict("records")
+    assert rows == [{"origin": "reference", "hardware": "NVIDIA H200", "reference_date": "2026-11-29T05:50:45Z", "n": 99},
+                    {"origin": "reference", "hardware": "NVIDIA H200", "reference_date": "2026-11-29T05:52:13Z", "n": 99}]
+    checks = query(db, "SELECT status, reason FROM claim_checks")
+    assert "REPRODUCED" not in set(checks.status) and "NOT_REPRODUCED" not in set(checks.status)
+    # a claim only the reference rows speak to says so, with the measurement's date
+    assert checks.reason.str.contains(r"in the reference measurement of 2026-11-29T05:5\d:\d\dZ \(cnn_resnet", regex=True).any()
+    html = (tmp_path / "results" / "report" / "gpu.html").read_text(encoding="utf-8")
+    assert "Reference measurements (2026-11-29T05:50:45Z): NVIDIA H200" in html
+    assert "origin <code>reference</code>" in html and "cnn_resnet50_h200.csv" in html
+    md = (tmp_path / "results" / "report" / "gpu.md").read_text(encoding="utf-8")
+    assert md.count("Reference measurement (origin") == 2 and "measured 2026-11-29T05:52:13Z" in md

@@ -10,6 +10,8 @@ import os
 import platform
 import socket
 import sys
+import time
+import uuid
 from importlib import metadata
 
 from ..text import has_word
@@ -96,9 +98,11 @@ def torch_build() -> dict:
 
 def collect_env(kind: str = "cpu", config_hash: str = "") -> dict:
     """Everything a result row needs to say where it ran; GPU facts only for kind 'cuda'."""
+    # run_id and measured_at name this measurement: its rows are origin `run`, never a reference file's
     env = {"hostname": socket.gethostname(), "python_version": sys.version.split()[0],
            "platform": platform.platform(), "cpu_model": cpu_model(), "cpu_count": os.cpu_count() or 0,
-           "config_hash": config_hash}
+           "config_hash": config_hash, "run_id": uuid.uuid4().hex[:12],
+           "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     env.update(library_versions())
     env.update(torch_build())
     if kind == "cuda":
@@ -106,6 +110,17 @@ def collect_env(kind: str = "cpu", config_hash: str = "") -> dict:
     else:
         env["gpu_name"] = ""
     return env
+
+
+def hardware_of(env: dict, gpu_name: str = "") -> dict:
+    """What a row ran on, from the environment record (never the device entry's name): the GPU's NVML
+    (else torch) name when a GPU ran it, otherwise the CPU model string and its core count."""
+    gpu = gpu_name or env.get("gpu_name") or env.get("nvml_gpu_name") or ""
+    if gpu:
+        return {"hardware": str(gpu), "hardware_kind": "gpu"}
+    cores = env.get("cpu_count")
+    return {"hardware": str(env.get("cpu_model") or ""), "hardware_kind": "cpu" if env.get("cpu_model") else "",
+            "hardware_cores": int(cores) if cores else None}
 
 
 def verify_device(device: str, expected_gpu: str, reported_gpu: str | None,

@@ -9,12 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from .env import hardware_of
 from .tracker import LatencyStats
 
 # Mirrors sovereign.warehouse.CONTRACT["bench_results"] (a test keeps the two equal).
 CONTRACT_COLUMNS = ("suite", "device", "gpu_name", "model", "backend", "precision", "batch_size", "status",
                     "reason", "latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "throughput_ips",
-                    "peak_mem_mb", "energy_j_per_item", "iterations")
+                    "peak_mem_mb", "energy_j_per_item", "iterations", "origin", "hardware")
 STATUSES = ("ok", "oom", "unavailable", "error", "mismatch")
 
 
@@ -74,7 +75,10 @@ class BenchResult:
                "throughput_ips": _num(st.throughput_ips(self.batch_size)) if st else None,
                "peak_mem_mb": _num(self.peak_mem_mb),
                "energy_j_per_item": _num(self.energy_j_per_item),
-               "iterations": int(st.iterations) if st else 0}
+               "iterations": int(st.iterations) if st else 0,
+               # measured by this harness now (a reference file's rows are relabelled when read)
+               "origin": "run"}
+        row.update(hardware_of(self.env, self.gpu_name))
         row.update({
             "throughput_wall_ips": _num(st.throughput_wall_ips(self.batch_size)) if st else None,
             "latency_ms_mean": _num(st.mean_ms) if st else None,

@@ -1,4 +1,4 @@
-"""Read what a study's report shows from the warehouse (and committed result files)."""
+"""Read what a study's report shows from the warehouse (this run's rows and, apart, the reference rows)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +30,10 @@ def load_study(db_path: str, study: str, suites: list[str] | None) -> dict[str, 
         bench = _table(con, "bench_results", None)
     if suites is not None and not bench.empty:
         bench = bench[bench["suite"].isin(suites)]
-    data["bench"] = bench.reset_index(drop=True)
+    # reference rows (read from results files) are shown apart from this run's, labelled with their date
+    ref = bench["origin"].astype(str).eq("reference") if "origin" in bench else pd.Series(False, index=bench.index)
+    data["bench"] = bench[~ref].reset_index(drop=True)
+    data["reference"] = bench[ref].reset_index(drop=True)
     from .sections import with_text_origin  # here, not at the top: sections imports the HTML helpers
 
     data["claim_checks"] = with_text_origin(data["claim_checks"], data["claims"])
@@ -40,26 +43,16 @@ def load_study(db_path: str, study: str, suites: list[str] | None) -> dict[str, 
     return data
 
 
-def committed_results(folder: str | None) -> list[dict]:
-    """Benchmark files committed under `folder` (e.g. benchmarks/results/h200): rows, device, date, path."""
-    if not folder or not Path(folder).is_dir():
+def reference_results(rows: pd.DataFrame) -> list[dict]:
+    """Reference rows grouped by the file they were read from: rows, hardware, device, date, commit, path."""
+    if rows is None or rows.empty or "reference_file" not in rows:
         return []
     out = []
-    for path in sorted(Path(folder).rglob("*")):
-        if path.suffix not in (".parquet", ".jsonl", ".csv") or not path.is_file():
-            continue
-        try:
-            df = pd.read_csv(path) if path.suffix == ".csv" else read_table(path)
-        except (ValueError, OSError) as exc:
-            log.warning("skipping committed results %s: %s", path, exc)
-            continue
-        if df.empty or "throughput_ips" not in df.columns:
-            continue
-        date_col = next((c for c in ("timestamp", "started_at", "date", "measured_at", "created_at") if c in df), None)
-        date = str(df[date_col].dropna().astype(str).min())[:19] if date_col and df[date_col].notna().any() else \
-            dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).strftime("%Y-%m-%d (file date)")
-        gpu = sorted({str(x) for x in df.get("gpu_name", pd.Series(dtype=str)).dropna()}) or \
-            sorted({str(x) for x in df.get("cpu_model", pd.Series(dtype=str)).dropna()})
-        out.append({"path": str(path), "rows": df, "date": date, "gpu": ", ".join(gpu) or "not recorded",
-                    "device": ", ".join(sorted({str(x) for x in df.get("device", pd.Series(dtype=str)).dropna()}))})
+    for path, df in rows.groupby("reference_file", sort=True):
+        first = df.iloc[0]
+        hw = sorted({str(x) for x in df.get("hardware", pd.Series(dtype=str)).dropna() if str(x)})
+        out.append({"path": str(path), "rows": df.reset_index(drop=True), "date": str(first.get("reference_date") or ""),
+                    "commit": str(first.get("reference_commit") or ""), "command": str(first.get("reference_command") or ""),
+                    "gpu": ", ".join(hw) or "not recorded",
+                    "device": ", ".join(sorted({str(x) for x in df["device"].dropna()}))})
     return out

@@ -88,12 +88,12 @@ def literature_sections(con, study: str, screening: dict) -> list[str]:
 
 def render_report(db_path: str, study: str, question: str, screening_path: str, out_html: str,
                   out_md: str | None = None, charts_dir: str | None = None, suites: list[str] | None = None,
-                  images: bool = True, png_scale: float = 1.0, committed_results: str = "",
+                  images: bool = True, png_scale: float = 1.0,
                   cache_dir: str | None = None, tolerance: float = 0.15, cpu_baseline_backend: str = "pytorch",
                   cpu_baseline_precision: str = "fp32", devices_file: str | None = None) -> dict:
     """Write the study's self-contained HTML report (and Markdown, chart images) from the warehouse."""
     from . import charts, sections
-    from .data import committed_results as load_committed
+    from .data import reference_results
     from .data import load_study
     from .markdown import render_markdown
     from .vega import bundle_tag, embed_div, javascript_bundle, save_images
@@ -105,7 +105,7 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
         not bench.empty and "moe_routing" in set(bench["suite"]))
     specs = charts.build(bench, data["claim_checks"], data["tribunal_reviews"], tolerance,
                          load_hardware(devices_file or None).backend_names(cpu_baseline_backend), cpu_baseline_precision)
-    committed = load_committed(committed_results)
+    committed = reference_results(data["reference"])
     with duckdb.connect(str(db_path), read_only=True) as con:
         lit = literature_sections(con, study, screening)
     titles = {"throughput": "Throughput versus batch size", "latency": "Latency (p50) versus batch size",

@@ -79,9 +79,15 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
     if routing:
         out += [f"- {md(SYNTHETIC_NOTE)}", ""]
     best = best_table(bench)
-    out += ["## Results", "", md_table(best, [("device", "device"), ("model", "model"), ("backend", "backend"),
-                                              ("precision", "precision"), ("batch_size", "best batch"),
-                                              ("throughput_ips", "items/s"), ("latency_ms_p50", "p50 ms")])]
+    out += ["## Results", "", md_table(best, [("device", "device"), ("hardware", "hardware"), ("model", "model"),
+                                              ("backend", "backend"), ("precision", "precision"),
+                                              ("batch_size", "best batch"), ("throughput_ips", "items/s"),
+                                              ("latency_ms_p50", "p50 ms")])]
+    from .data import reference_results
+
+    for f in reference_results(data.get("reference")):  # shown apart, never as this run's measurements
+        out += [f"Reference measurement (origin `reference`, not this run): {md(f['path'])}, {md(f['gpu'])}, "
+                f"measured {md(f['date'])}, commit {md(f['commit'][:12])}, {len(f['rows'])} rows.", ""]
     if routing:
         from .charts import routing_speedup
 

@@ -68,8 +68,11 @@ def best_table(bench: pd.DataFrame) -> pd.DataFrame:
     ok = bench[(bench["status"] == "ok") & bench["throughput_ips"].notna()] if not bench.empty else bench
     if ok.empty:
         return ok
+    # what the row ran on (its hardware record; older rows: the GPU name), never the entry's name
+    hw = ok["hardware"].where(ok["hardware"].notna(), ok["gpu_name"]) if "hardware" in ok else ok["gpu_name"]
+    ok = ok.assign(hardware=hw)
     idx = ok.groupby(["suite", "device", "model", "backend", "precision"])["throughput_ips"].idxmax()
-    cols = ["suite", "device", "gpu_name", "model", "backend", "precision", "batch_size", "throughput_ips",
+    cols = ["suite", "device", "hardware", "model", "backend", "precision", "batch_size", "throughput_ips",
             "latency_ms_p50", "latency_ms_p99"]
     return ok.loc[idx, cols].sort_values(["suite", "model", "throughput_ips"], ascending=[True, True, False])
 
@@ -164,7 +167,7 @@ def results_section(bench: pd.DataFrame) -> list[str]:
     if best.empty:
         out.append("<p>No successful benchmark rows for this study's suites.</p>")
     else:
-        out.append(table(best, [("suite", "suite"), ("device", "device"), ("gpu_name", "hardware"), ("model", "model"),
+        out.append(table(best, [("suite", "suite"), ("device", "device"), ("hardware", "hardware"), ("model", "model"),
                                 ("backend", "backend"), ("precision", "precision"), ("batch_size", "best batch"),
                                 ("throughput_ips", "items/s"), ("latency_ms_p50", "p50 ms"),
                                 ("latency_ms_p99", "p99 ms")]))
@@ -176,15 +179,16 @@ def results_section(bench: pd.DataFrame) -> list[str]:
 
 
 def committed_section(files: list[dict], charts: dict[str, str] | None = None) -> list[str]:
-    """Results measured elsewhere by this harness and committed, labelled with device and date."""
+    """Reference rows (verdicts.reference_results), per file, labelled `reference` with hardware, date, commit."""
     out = []
     for f in files:
         chart = (charts or {}).get(f["path"], "")
         best = best_table(f["rows"].assign(suite=f["rows"].get("suite", "?")))
-        out += [f"<h2>Committed measurements: {esc(f['gpu'])}</h2>",
-                f'<p class="warn">Measured on {esc(f["gpu"])} (device {esc(f["device"])}) by this project\'s '
-                f"benchmark harness, date {esc(f['date'])}; file <code>{esc(f['path'])}</code>. Not produced by this "
-                "run.</p>",
+        out += [f"<h2>Reference measurements ({esc(f['date'])}): {esc(f['gpu'])}</h2>",
+                f'<p class="warn">origin <code>reference</code>: measured on {esc(f["gpu"])} (device entry '
+                f"{esc(f['device'])}) by this project's benchmark harness on {esc(f['date'])}, commit "
+                f"<code>{esc(f.get('commit', '')[:12])}</code>; file <code>{esc(f['path'])}</code>. Not measured by "
+                "this run.</p>",
                 table(best, [("device", "device"), ("model", "model"), ("backend", "backend"), ("precision", "precision"),
                              ("batch_size", "best batch"), ("throughput_ips", "items/s"),
                              ("latency_ms_p50", "p50 ms")]) if not best.empty else "<p>No successful rows.</p>",

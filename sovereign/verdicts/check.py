@@ -11,7 +11,7 @@ import pandas as pd
 from ..io import read_table, write_parquet
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware
-from .match import ROUTING_SUITE, Bench, clean, row_key, side
+from .match import ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
 from .settings import CheckConfig
 
@@ -29,8 +29,8 @@ UNMEASURED = {"accuracy": "accuracy", "activated_params": "activated parameters"
               # LLM-serving metrics: no suite generates tokens, so these are never checked against images/s or ms
               "token_throughput": "token throughput (tokens/s)", "ttft": "time to first token",
               "tpot": "time per output token"}
-DIM_COLUMNS = {"device": "_device", "model": "_model", "backend": "_backend", "precision": "_precision",
-               "batch": "batch_size", "ctx": "_ctx"}
+DIM_COLUMNS = {"device": "_devlabel", "model": "_model", "backend": "_backend", "precision": "_precision",
+               "batch": "batch_size", "ctx": "_ctx", "setting": "_setting"}
 GENERIC_GPU = {"gpu", "gpus", "nvidia gpu"}
 GENERIC_TOPK = {"top-k", "fixed top-k", "topk", "top k", "fixed top-k routing", "top-k routing"}
 STATUS_WEIGHT = {"REPRODUCED": 1.0, "UNTESTABLE": 0.6, "NOT_EMPIRICAL": 0.5, "NOT_REPRODUCED": 0.3}
@@ -106,8 +106,7 @@ def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
     best = rows.loc[rows[col].idxmax() if higher else rows[col].idxmin()]
     measured = float(best[col])
     ok = _within(measured, value, clean(claim.get("qualifier")), cfg.tolerance)
-    open_dims = [d for d in ("device", "model", "backend", "precision", "batch") if not s.get(d)]
-    over = f", best over {', '.join(open_dims)}" if open_dims and len(rows) > 1 else ""
+    over = best_over(rows, s)
     reason = (f"measured {measured:,.4g} vs claimed {value:,.4g} ({metric}) at {row_key(best)}"
               f"{over} ({len(rows)} rows)")
     return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, value, measured, [row_key(best)])
@@ -164,13 +163,30 @@ def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, per
     sel_b = bench.select(b, suite=suite)
     if sel_b.missing:
         return _result("UNTESTABLE", f"baseline: {sel_b.missing}", claimed)
-    b_rows = sel_b.rows
+    # a CPU baseline is one CPU: each measured CPU model is its own baseline, never pooled with another
+    cpus = per_cpu(sel_b.rows)
+    if len(cpus) > 1:
+        # a CPU subject (FP16 against FP32 on "the CPU") stays on the baseline's CPU too
+        same = (lambda cpu: sel_s.rows[sel_s.rows["_hw"] == cpu]) if sel_s.rows["_cpu"].all() else (lambda cpu: sel_s.rows)
+        results = {cpu: _compare(claim, s, same(cpu), b, rows, col, higher, cfg, percent, claimed)
+                   for cpu, rows in cpus.items()}
+        return per_cpu_result(results)
+    return _compare(claim, s, sel_s.rows, b, sel_b.rows, col, higher, cfg, percent, claimed)
+
+
+def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.DataFrame, col: str, higher: bool,
+             cfg: CheckConfig, percent: bool, claimed: float | None) -> dict:
+    """The ratio of one subject selection to one baseline selection, paired over the open dimensions."""
     if b.get("method") and b["method"] in GENERIC_TOPK and b_rows["_backend"].nunique() > 1:
         pick = cfg_routing_baseline(b_rows)
         b_rows = b_rows[b_rows["_backend"] == pick]
     dims = [d for d in DIM_COLUMNS if not s.get(d) and not b.get(d) and not (d == "backend" and (s.get("method") or b.get("method")))]
-    gs, gb = _grouped_best(sel_s.rows, dims, col, higher), _grouped_best(b_rows, dims, col, higher)
+    gs, gb = _grouped_best(s_rows, dims, col, higher), _grouped_best(b_rows, dims, col, higher)
     common = sorted(set(gs) & set(gb), key=str)
+    if not common and "setting" in dims:  # e.g. a GPU in channels-last against a CPU in NCHW: best over settings
+        dims.remove("setting")
+        gs, gb = _grouped_best(s_rows, dims, col, higher), _grouped_best(b_rows, dims, col, higher)
+        common = sorted(set(gs) & set(gb), key=str)
     if not common:
         return _result("UNTESTABLE", f"no {'/'.join(dims)} measured for both subject and baseline", claimed)
     raw = {g: float(gs[g][col]) / float(gb[g][col]) for g in common if float(gb[g][col])}
@@ -210,7 +226,8 @@ def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, per
         used = [row_key(gs[g_used]), row_key(gb[g_used])]
     ok = claimed is not None and _within(measured, claimed, None if percent else q, cfg.tolerance)
     unit = "%" if percent else "x"
-    reason = (f"measured {measured:,.4g}{unit} vs claimed {claimed:,.4g}{unit}: {used[0]} against {used[1]}"
+    claimed_text = f"{claimed:,.4g}{unit}" if claimed is not None else "no single value"
+    reason = (f"measured {measured:,.4g}{unit} vs claimed {claimed_text}: {used[0]} against {used[1]}"
               + (f" (paired over {', '.join(dims)}; {len(common)} pairs)" if dims else ""))
     if len(per_context) > 1:
         holds = {c: claimed is not None and _within(v, claimed, None, cfg.tolerance) for c, (v, _) in per_context.items()}
@@ -332,7 +349,7 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
     if "status" in claims.columns:  # failed extractions (an unreadable table, an invalid LLM answer) are no claims
         claims = claims[claims["status"].fillna("ok") != "failed"]
     for claim in claims.to_dict("records"):
-        res = check_claim(claim, bench, bench.hw, cfg)
+        res = bench.annotate(check_claim(claim, bench, bench.hw, cfg))
         plaus = assess(claim, bench.hw, cfg)
         # what a claimed activation budget would do here: conditional, never a reproduction of the paper
         cond = conditional_budget(claim, bench) if clean(claim.get("metric")) == "expert_activations" else {}
@@ -378,13 +395,15 @@ def read_bench(paths: list[str], suites: list[str] | None = None) -> pd.DataFram
 
 
 def check_claims(study: str, claims_path: str, support_path: str | None, bench_paths: list[str], out: str,
-                 suites: list[str], cfg: dict | None = None, contradiction_factor: float = 2.0) -> pd.DataFrame:
-    """Stage entry: check a study's claims against its suites' benchmark rows; write claim_checks."""
+                 suites: list[str], cfg: dict | None = None, contradiction_factor: float = 2.0,
+                 reference_paths: list[str] | None = None) -> pd.DataFrame:
+    """Stage entry: check a study's claims against its suites' benchmark rows (and the reference rows of
+    `reference_paths`, read_reference_results' output, which decide only with verdicts.reference_decides)."""
     conf = CheckConfig.from_dict(cfg)
     hw = load_hardware(conf.devices_file)
     claims = read_table(claims_path)
     support = read_table(support_path) if support_path else None
-    bench = Bench(read_bench(bench_paths, suites), hw)
+    bench = Bench(read_bench(list(bench_paths) + list(reference_paths or []), suites), hw, conf.reference_decides)
     df = check_frame(study, claims, support, bench, conf, contradiction_factor)
     write_parquet(out, df)
     counts = df["status"].value_counts().to_dict() if not df.empty else {}

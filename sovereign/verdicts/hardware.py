@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from ..text import has_word
 from .errors import HardwareSpecError
 
 DEFAULT_DEVICES_PATH = Path(__file__).resolve().parents[2] / "config" / "devices.yaml"
@@ -80,6 +81,25 @@ class Hardware:
             if k == key(spec.key) or k in {key(a) for a in spec.aliases} or k == key(spec.name):
                 return spec
         return None
+
+    def identify(self, hardware, kind: str | None = None) -> DeviceSpec | None:
+        """The spec of the hardware a row recorded ('NVIDIA L4', 'Tesla T4', a CPU model string), matched on
+        whole words of its key, name and aliases ('L4' never matches 'NVIDIA L40S'); GPU specs match GPU
+        names and CPU specs CPU names when `kind` ('gpu'/'cpu') is known; None when no spec names it."""
+        if not isinstance(hardware, str) or not hardware.strip():
+            return None
+        # 'Intel(R) Xeon(R) 6980P' -> 'Intel Xeon 6980P', so spec aliases match the model string
+        text = re.sub(r"\((?:r|tm)\)", "", hardware, flags=re.I)
+        text = re.sub(r"\s+", " ", text).strip()
+        best, best_len = None, 0
+        for spec in self.devices.values():
+            if kind and (spec.kind == "cpu") != (kind == "cpu"):
+                continue
+            for cand in (spec.key, spec.name, *spec.aliases):
+                cand = str(cand).replace("_", " ") if cand == spec.key and "_" in str(cand) else str(cand)
+                if (key(cand) == key(text) or has_word(text, cand)) and len(cand) > best_len:
+                    best, best_len = spec, len(cand)
+        return best
 
     def is_cpu(self, name) -> bool:
         """Whether a device name means a CPU (generic 'cpu' or a CPU spec)."""

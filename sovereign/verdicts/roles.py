@@ -61,7 +61,9 @@ def _bench_refs(df: pd.DataFrame, limit: int = 6) -> list[str]:
     import json
     refs = []
     for rows in df.get("bench_rows", pd.Series(dtype=object)).dropna():
-        refs += [f"bench:{r}" for r in json.loads(rows)]
+        # entries are {key, origin, hardware, ...}; a reference row says so in the citation
+        refs += [f"bench:{r['key']}" + (" (reference)" if r.get("origin") == "reference" else "")
+                 if isinstance(r, dict) else f"bench:{r}" for r in json.loads(rows)]
     refs = sorted(set(refs))
     return refs[:limit] + ([f"... {len(refs) - limit} more"] if len(refs) > limit else [])
 

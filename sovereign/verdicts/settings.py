@@ -31,8 +31,16 @@ class CheckConfig:
     cpu_baseline_backend: str = "pytorch"
     cpu_baseline_precision: str = "fp32"
     devices_file: str = ""
+    # results files measured elsewhere (origin `reference`); they decide claims only with reference_decides
+    reference_results: tuple = ()
+    reference_decides: bool = False
 
     def __post_init__(self):
+        if isinstance(self.reference_results, str) or not all(isinstance(p, str) and p for p in self.reference_results):
+            raise VerdictConfigError("config key 'verdicts.reference_results': give a list of result file paths")
+        object.__setattr__(self, "reference_results", tuple(self.reference_results))
+        if not isinstance(self.reference_decides, bool):
+            raise VerdictConfigError(f"config key 'verdicts.reference_decides': {self.reference_decides!r} must be true or false")
         _between("verdicts.tolerance", self.tolerance, 0.0, 1.0)
         _between("verdicts.utilization_bound", self.utilization_bound, 0.01, 1.0)
         _between("verdicts.utilization_min", self.utilization_min, 0.0001, self.utilization_bound)

@@ -84,18 +84,6 @@ def _changes(before: pd.DataFrame, after: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _committed(paths: list[str], hw) -> pd.DataFrame:
-    """Committed result files; their CPU rows become `cpu@<folder>` so they never pass for this host's CPU."""
-    frames = []
-    for p in paths:
-        df = read_bench([p])
-        if not df.empty and "device" in df:
-            tag = Path(p).parent.name
-            df["device"] = [f"{d}@{tag}" if hw.is_cpu(d) and "@" not in str(d) else d for d in df["device"]]
-            frames.append(df)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
 def _requery_papers(study: str, question: str, path: str | None, papers: pd.DataFrame, embed_cfg: dict,
                     keep_threshold: float) -> pd.DataFrame:
     """Papers the refined queries found that screening never saw, scored against the question; `kept` at
@@ -134,19 +122,21 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
                  checks_path: str, bench_paths: list[str], suites: list[str], out_json: str, out_reviews: str,
                  out_verdicts: str, out_checks: str, support_path: str | None = None, fulltext_path: str | None = None,
                  verdicts_cfg: dict | None = None, tribunal_cfg: dict | None = None, embed_cfg: dict | None = None,
-                 keep_threshold: float = 0.45, extra_bench_paths: list[str] | None = None,
+                 keep_threshold: float = 0.45, reference_paths: list[str] | None = None,
                  requery_path: str | None = None, claims_cfg: dict | None = None) -> dict:
     """Stage entry: judge one study (with a revision round when the score is low) and write its verdict.
 
-    Round 1 sees the study's suites; the revision round sees every benchmark row of every suite and device,
-    plus `extra_bench_paths` (result files measured elsewhere by this harness and committed), and the papers
+    Round 1 sees the study's suites; the revision round sees every benchmark row of every suite and device;
+    both see the reference rows of `reference_paths` (read_reference_results' output: files measured elsewhere,
+    labelled with their date, deciding claims only with verdicts.reference_decides); and the papers
     that requery_arxiv's refined queries found (`requery_path`, its records) that score at `keep_threshold`."""
     cfg, ccfg = TribunalConfig.from_dict(tribunal_cfg), CheckConfig.from_dict(verdicts_cfg)
     screening, papers = read_json(screening_path), read_table(papers_path)
     claims, checks1 = read_table(claims_path), read_table(checks_path)
     support = read_table(support_path) if support_path else None
     fulltext = read_table(fulltext_path) if fulltext_path and Path(fulltext_path).exists() else None
-    bench1 = Bench(read_bench(bench_paths, suites), load_hardware(ccfg.devices_file))
+    refs = list(reference_paths or [])
+    bench1 = Bench(read_bench(list(bench_paths) + refs, suites), load_hardware(ccfg.devices_file), ccfg.reference_decides)
     kept1 = paper_texts(papers, fulltext, kept_only=True)
     drift1 = check_drift(question, screening, _evidence_text(kept1, claims), cfg.drift_min_term_share)
     state1 = RoundState(study, 1, question, drift1, checks1, claims, kept1, bench1.devices,
@@ -154,8 +144,7 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
     rounds = [(state1, _judge(state1, cfg, revision_possible=True))]
     final_checks, revision = checks1.copy(), None
     if rounds[0][1]["decision"] == "REVISE":
-        bench2 = Bench(pd.concat([read_bench(bench_paths, None), _committed(extra_bench_paths or [], bench1.hw)],
-                                 ignore_index=True), bench1.hw)
+        bench2 = Bench(read_bench(list(bench_paths) + refs, None), bench1.hw, ccfg.reference_decides)
         found = _requery_papers(study, question, requery_path, papers, embed_cfg or {"backend": "none"}, keep_threshold)
         papers2 = pd.concat([papers, found], ignore_index=True) if len(found) else papers
         rg = reground(question, claims, papers2, fulltext, embed_cfg or {"backend": "none"},
@@ -175,6 +164,7 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
         revision = {"bench_rows_before": int(len(bench1.df)), "bench_rows_after": int(len(bench2.df)),
                     "devices_before": bench1.devices, "devices_after": bench2.devices,
                     "devices_added": sorted(set(bench2.devices) - set(bench1.devices)),
+                    "reference_devices": bench2.reference_devices,
                     "suites_before": state1.bench_suites, "suites_after": state2.bench_suites,
                     "regrounding_method": rg["method"], "sentences_searched": rg["sentences"],
                     "papers_searched": rg["papers"], "papers_kept_before": sorted(kept1),

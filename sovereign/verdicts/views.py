@@ -25,14 +25,16 @@ def verdict_views(cpu_baseline_backend: str = "pytorch", cpu_baseline_precision:
          "arg_max(gpu_name, throughput_ips) AS gpu_name, arg_max(latency_ms_p50, throughput_ips) AS latency_ms_p50 "
          "FROM bench_results WHERE status = 'ok' AND throughput_ips IS NOT NULL "
          "GROUP BY suite, device, model, precision ORDER BY suite, model, best_ips DESC"),
+        # one baseline per CPU model (`hardware`), never pooled; only rows this run measured
         ("speedup_vs_cpu",
-         "WITH ok AS (SELECT * FROM bench_results WHERE status = 'ok' AND throughput_ips > 0), "
-         "base AS (SELECT suite, model, batch_size, max(throughput_ips) AS cpu_ips FROM ok "
+         "WITH ok AS (SELECT * FROM bench_results WHERE status = 'ok' AND throughput_ips > 0 "
+         "AND coalesce(origin, 'run') = 'run'), "
+         "base AS (SELECT suite, model, batch_size, hardware AS cpu_hardware, max(throughput_ips) AS cpu_ips FROM ok "
          f"WHERE lower(device) LIKE 'cpu%' AND lower(precision) = '{precision}' "
          f"AND regexp_replace(lower(backend), '[^a-z0-9]', '', 'g') IN ({_sql_list(backends)}) "
-         "GROUP BY suite, model, batch_size) "
-         "SELECT ok.suite, ok.device, ok.model, ok.backend, ok.precision, ok.batch_size, ok.throughput_ips, "
-         "base.cpu_ips, ok.throughput_ips / base.cpu_ips AS speedup "
+         "GROUP BY suite, model, batch_size, hardware) "
+         "SELECT ok.suite, ok.device, ok.hardware, ok.model, ok.backend, ok.precision, ok.batch_size, ok.throughput_ips, "
+         "base.cpu_hardware, base.cpu_ips, ok.throughput_ips / base.cpu_ips AS speedup "
          "FROM ok JOIN base ON ok.suite = base.suite AND ok.model = base.model AND ok.batch_size = base.batch_size "
          "ORDER BY speedup DESC"),
         ("study_verdict",
