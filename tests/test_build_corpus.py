@@ -82,6 +82,16 @@ def test_replace_abstracts_takes_arxivs_text(server, tmp_path):
     assert rec["full_text"] == HAND["full_text"]
 
 
+def test_refresh_keeps_the_paraphrase_mark_and_figure_locations(server, tmp_path):
+    out = tmp_path / "c.jsonl"
+    marked = {**HAND, "paraphrase": True, "figure_location": {"a figure": "Table 2"}}
+    out.write_text(json.dumps(marked) + "\n", encoding="utf-8")
+    assert run(server, out, "--ids", "1911.02549") == 0
+    (rec,) = lines(out)
+    assert rec["paraphrase"] is True and rec["figure_location"] == {"a figure": "Table 2"}
+    assert list(rec).index("figure_location") < list(rec).index("full_text") < list(rec).index("paraphrase")  # canonical field order
+
+
 def test_only_new_leaves_existing_records_untouched(server, tmp_path):
     out = tmp_path / "c.jsonl"
     out.write_text(json.dumps(HAND) + "\n", encoding="utf-8")
@@ -158,6 +168,8 @@ def test_dry_run_writes_nothing(server, tmp_path):
     ({"id": "2205.14135v1"}, "'id'"), ({"id": "14135"}, "'id'"), ({"published": "27/05/2022"}, "'published'"),
     ({"published": "2022-13"}, "'published'"), ({"title": "  "}, "'title'"), ({"categories": "cs.LG"}, "'categories'"),
     ({"authors": ["Tri Dao", ""]}, "'authors'"), ({"full_text": 3}, "'full_text'"), ({"pdf": "x"}, "unknown field"),
+    ({"paraphrase": "yes"}, "'paraphrase'"), ({"figure_location": "abstract"}, "'figure_location'"),
+    ({"figure_location": {}}, "'figure_location'"), ({"figure_location": {"2.9x": " "}}, "'figure_location'"),
 ])
 def test_validate_record_names_the_bad_field(change, field):
     rec = {k: v for k, v in LIVE["2205.14135"].items()}

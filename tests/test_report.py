@@ -155,7 +155,7 @@ def default_run(tmp_path_factory):
 
 
 def test_default_run_reports_open_offline_with_charts_drawn(default_run, tmp_path):
-    for study in ("gpu", "routing"):
+    for study in ("gpu", "routing", "cpu"):
         page = default_run / "results" / "report" / f"{study}.html"
         dom = dump_dom(page, tmp_path)
         assert drawn_charts(dom) >= 5, study
@@ -167,7 +167,7 @@ def test_default_run_reports_open_offline_with_charts_drawn(default_run, tmp_pat
 
 
 def test_default_run_revision_rounds_searched_again(default_run):
-    for study in ("gpu", "routing"):
+    for study in ("gpu", "routing", "cpu"):
         verdict = json.loads((default_run / "results" / study / "verdict.json").read_text(encoding="utf-8"))
         assert verdict["rounds"][0]["decision"] == "REVISE"  # the default corpus never satisfies round 1
         requery = verdict["revision"]["requery"]

@@ -29,8 +29,8 @@ from sovereign.io import atomic_path, iter_jsonl  # noqa: E402
 
 DEFAULT_OUT = ROOT / "resources" / "corpus" / "arxiv_snapshot.jsonl"
 DEFAULT_URL = "https://export.arxiv.org/api/query"
-FIELD_ORDER = ("id", "title", "authors", "published", "categories", "abstract", "abstract_source", "full_text",
-               "paraphrase")
+FIELD_ORDER = ("id", "title", "authors", "published", "categories", "abstract", "abstract_source", "figure_location",
+               "full_text", "paraphrase")
 BIBLIO = ("title", "authors", "published", "categories")
 NEW_ID = re.compile(r"^\d{4}\.\d{4,5}$")
 OLD_ID = re.compile(r"^[a-z][a-z.\-]*/\d{7}$", re.IGNORECASE)
@@ -70,6 +70,11 @@ def validate_record(rec: dict, where: str = "record") -> dict:
             raise CorpusError(f"{where}: '{key}' must be a string when present")
     if "paraphrase" in rec and not isinstance(rec["paraphrase"], bool):
         raise CorpusError(f"{where}: 'paraphrase' must be true or false when present")
+    locs = rec.get("figure_location")
+    # figure -> where the paper states it ("Table 3", "abstract"), so a reader can check our numbers
+    if locs is not None and not (isinstance(locs, dict) and locs and all(
+            isinstance(k, str) and k.strip() and isinstance(v, str) and v.strip() for k, v in locs.items())):
+        raise CorpusError(f"{where}: 'figure_location' must map each figure (string) to where the paper states it")
     extra = sorted(set(rec) - set(FIELD_ORDER))
     if extra:
         raise CorpusError(f"{where}: unknown field(s) {extra}; allowed: {list(FIELD_ORDER)}")
