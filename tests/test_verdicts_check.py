@@ -202,3 +202,25 @@ def test_absolute_figures_need_a_named_device_and_an_identified_cpu():
     assert "names no device" in got.loc["n", "reason"]
     assert "CPU is not identified ('xeon')" in got.loc["x", "reason"] and "Test CPU" in got.loc["x", "reason"]
     assert got.loc["g", "reason"].startswith("no xeon6_6980p results (the cpu rows were measured on Test CPU)")
+
+
+def test_a_claim_about_a_cpu_family_is_a_class_match_that_counts_only_when_configured():
+    rows = [bench_row("cpu", "resnet50", "onnxruntime", p, b, ips) for p, b, ips in
+            (("fp32", 8, 20.0), ("int8", 8, 50.0))]
+    for r in rows:
+        r.update(hardware="AMD EPYC 9R14 96-Core Processor", cpu_model="AMD EPYC 9R14 96-Core Processor")
+    c = claim("x", "p1", "INT8 is 2.5x FP32 for ResNet-50 on a Xeon", kind="ratio", metric="throughput", value=2.5,
+              unit="x", subject_device="xeon", subject_model="resnet50", subject_precision="int8",
+              baseline_precision="fp32")
+    got = run([c], rows).loc["x"]
+    assert got["status"] == "REPRODUCED" and got["match"] == "class" and not got["counts_as_verified"]
+    assert "match: class: the claim names 'xeon' (class: x86 server CPU), measured on AMD EPYC 9R14" in got["reason"]
+    assert run([c], rows, count_class_matches=True).loc["x", "counts_as_verified"]
+    exact = claim("e", "p1", "INT8 is 2.5x FP32 for ResNet-50 on an L4", kind="ratio", metric="throughput", value=2.5,
+                  unit="x", subject_device="l4", subject_model="resnet50", subject_precision="int8",
+                  baseline_precision="fp32")
+    assert run([exact], rows).loc["e", "match"] == "exact"
+    # an Arm CPU is no x86 server CPU: the family never admits it
+    for r in rows:
+        r.update(hardware="Neoverse-V2", cpu_model="Neoverse-V2")
+    assert run([c], rows).loc["x", "status"] == "UNTESTABLE"

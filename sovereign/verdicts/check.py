@@ -39,7 +39,7 @@ CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value
                  "qualifier", "sentence", "claimed_low", "claimed_high", "bench_rows", "measured_utilization",
                  "plausibility_reason", "text_support", "numbers_grounded", "confidence", "contradicted",
                  "evidence_devices", "support_method", "conditional", "conditional_finding", "conditional_contexts",
-                 "conditional_rows"]
+                 "conditional_rows", "match", "counts_as_verified"]
 
 
 def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None) -> dict:
@@ -341,6 +341,24 @@ def confidence(status: str, support: float | None, grounded, plausibility: str) 
     return round(base * (0.5 if plausibility == "implausible" else 1.0), 3)
 
 
+def device_match(claim: dict, res: dict, hw: Hardware) -> tuple[str | None, str]:
+    """'exact' when the claim names specific devices, 'class' when it names a CPU family (a Xeon, the CPU)
+    and was tested on another CPU of it (with a note naming what it ran on); None when it names no device."""
+    names = [clean(claim.get(f"{p}_device")) for p in ("subject", "baseline")]
+    classes = [hw.cpu_class(n) for n in names if n]
+    if not any(names):
+        return None, ""
+    if not any(classes):
+        return "exact", ""
+    if res["status"] not in ("REPRODUCED", "NOT_REPRODUCED"):
+        return "class", ""
+    ran = sorted({r.get("hardware") for r in json.loads(res.get("bench_rows") or "[]")
+                  if isinstance(r, dict) and r.get("hardware")})
+    named = ", ".join(f"'{n}' (class: {c.name})" for n, c in zip([n for n in names if n], classes) if c)
+    return "class", (f"; match: class: the claim names {named}, measured on {', '.join(ran) or 'this CPU'}, "
+                     "another CPU of that class, not the claimed one")
+
+
 def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, bench: Bench, cfg: CheckConfig,
                 contradiction_factor: float = 2.0, round_no: int = 1) -> pd.DataFrame:
     """Check every claim of a study against `bench`; one row per claim."""
@@ -364,7 +382,8 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
                                                    or ratio < 1 / contradiction_factor))
         if synthetic and res["status"] == "NOT_REPRODUCED":
             res["reason"] += " (synthetic router and workloads: not counted as a contradiction)"
-        reason = res["reason"] + (f"; plausibility: {plaus['reason']}" if plaus["reason"] else "") + (
+        match, match_note = device_match(claim, res, bench.hw)
+        reason = res["reason"] + match_note + (f"; plausibility: {plaus['reason']}" if plaus["reason"] else "") + (
             f"; conditional: {cond['finding']}" if cond.get("finding") else "")
         out.append({"study": study, "claim_id": claim["claim_id"], "status": res["status"],
                     "claimed_value": res["claimed_value"], "measured_value": res["measured_value"], "ratio": ratio,
@@ -380,7 +399,8 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
                     "contradicted": contradicted, "evidence_devices": ",".join(bench.devices),
                     "support_method": s.get("method"), "conditional": bool(cond.get("conditional")),
                     "conditional_finding": cond.get("finding") or None, "conditional_contexts": conditional_json(cond),
-                    "conditional_rows": json.dumps(cond.get("rows", []))})
+                    "conditional_rows": json.dumps(cond.get("rows", [])), "match": match,
+                    "counts_as_verified": res["status"] == "REPRODUCED" and (match != "class" or cfg.count_class_matches)})
     return pd.DataFrame(out, columns=CHECK_COLUMNS)
 
 

@@ -65,12 +65,39 @@ class DeviceSpec:
 
 
 @dataclass(frozen=True)
+class CpuClass:
+    """A family of CPUs a claim may name ('a Xeon', 'x86 server CPUs'): how claims say it, which CPUs belong."""
+    key: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()
+
+    def admits(self, hardware) -> bool:
+        """Whether a recorded CPU model string belongs to the class (every CPU when it lists no members)."""
+        if not self.members:
+            return True
+        text = re.sub(r"\((?:r|tm)\)", "", str(hardware or ""), flags=re.I)
+        return any(has_word(text, m) for m in self.members)
+
+
+@dataclass(frozen=True)
 class Hardware:
     """Device specs, model work per item, and backend/method vocabularies."""
     devices: dict
     models: dict
     backends: dict
     methods: dict
+    cpu_classes: dict = field(default_factory=dict)
+
+    def cpu_class(self, name) -> CpuClass | None:
+        """The CPU class a claim's device names ('xeon' -> x86 server CPU), or None for a specific device."""
+        if name is None or self.resolve(name) is not None:
+            return None
+        k = key(name)
+        for c in self.cpu_classes.values():
+            if k in {key(a) for a in (c.key, c.name, *c.aliases)}:
+                return c
+        return None
 
     def resolve(self, name) -> DeviceSpec | None:
         """The spec a device name or alias refers to, or None."""
@@ -106,7 +133,7 @@ class Hardware:
         if name is None:
             return False
         n = str(name).strip().lower()
-        if n in GENERIC_CPU or n.startswith("cpu"):
+        if n in GENERIC_CPU or n.startswith("cpu") or self.cpu_class(n) is not None:
             return True
         spec = self.resolve(n)
         return spec is not None and spec.kind == "cpu"
@@ -161,5 +188,14 @@ def load_hardware(path: str | None = None) -> Hardware:
     for m, v in models.items():
         if not isinstance(v, dict) or not isinstance(v.get("gflop_per_item"), (int, float)):
             raise HardwareSpecError(f"devices.yaml: models.{m}.gflop_per_item must be a number")
+    classes = {}
+    for name, entry in (raw.get("cpu_classes") or {}).items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("aliases", []), list) \
+                or not isinstance(entry.get("members", []), list):
+            raise HardwareSpecError(f"devices.yaml: cpu_classes.{name} must map name, aliases (a list) and members "
+                                    "(a list of words of CPU model strings)")
+        classes[str(name)] = CpuClass(key=str(name), name=str(entry.get("name", name)),
+                                      aliases=tuple(map(str, entry.get("aliases") or ())),
+                                      members=tuple(map(str, entry.get("members") or ())))
     return Hardware(devices=devices, models=models, backends=dict(raw.get("backends") or {}),
-                    methods={str(k).lower(): v for k, v in (raw.get("methods") or {}).items()})
+                    methods={str(k).lower(): v for k, v in (raw.get("methods") or {}).items()}, cpu_classes=classes)

@@ -232,7 +232,13 @@ class Bench:
         hw = self.hw
         spec = hw.resolve(device)
         if spec is None and hw.is_cpu(device):
-            return df["_cpu"], f"no {device} results"
+            # a CPU family, not a model: any measured CPU of the family (the check says `match: class`)
+            cls = hw.cpu_class(device)
+            mask = df["_cpu"] & df["_hw"].map(lambda h: cls is None or cls.admits(h))
+            measured = sorted({str(g) for g in df.loc[df["_cpu"], "_hw"].dropna()})
+            what = f"no {cls.name if cls else device} results" + (f" (the cpu rows were measured on {', '.join(measured)})"
+                                                                  if measured and not mask.any() else "")
+            return mask, what
         if spec is not None and spec.kind == "cpu":
             mask = df["_spec"] == spec.key
             measured = sorted({str(g) for g in df.loc[df["_cpu"], "_hw"].dropna()})

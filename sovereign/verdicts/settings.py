@@ -34,11 +34,16 @@ class CheckConfig:
     # results files measured elsewhere (origin `reference`); they decide claims only with reference_decides
     reference_results: tuple = ()
     reference_decides: bool = False
+    # a claim about a CPU family tested on another CPU of it (match: class) counts toward ACCEPT only when true
+    count_class_matches: bool = False
 
     def __post_init__(self):
         if isinstance(self.reference_results, str) or not all(isinstance(p, str) and p for p in self.reference_results):
             raise VerdictConfigError("config key 'verdicts.reference_results': give a list of result file paths")
         object.__setattr__(self, "reference_results", tuple(self.reference_results))
+        if not isinstance(self.count_class_matches, bool):
+            raise VerdictConfigError(f"config key 'verdicts.count_class_matches': {self.count_class_matches!r} must be "
+                                     "true or false")
         if not isinstance(self.reference_decides, bool):
             raise VerdictConfigError(f"config key 'verdicts.reference_decides': {self.reference_decides!r} must be true or false")
         _between("verdicts.tolerance", self.tolerance, 0.0, 1.0)
