@@ -42,6 +42,9 @@ class Vocab:
     batch_phrases: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, str] = field(default_factory=dict)
     path: str = ""
+    # method -> family (e.g. every routing rule is "expert routing"); datasets: alias -> name
+    families: dict[str, str] = field(default_factory=dict)
+    datasets: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         self._entity_re = _alternation([a for c in CATEGORIES for a in self.terms.get(c, {})]
@@ -53,6 +56,8 @@ class Vocab:
         self._batch = {_key(a): b for a, b in self.batch_phrases.items()}
         self._metric_re = _alternation(list(self.metrics), device_suffix=False)
         self._metric = {_key(a): m for a, m in self.metrics.items()}
+        self._dataset_re = _alternation(list(self.datasets), device_suffix=False)
+        self._dataset = {_key(a): d for a, d in self.datasets.items()}
 
     def mentions(self, text: str) -> list[Mention]:
         """Vocabulary terms in `text`, longest alias first, non-overlapping, in order."""
@@ -70,6 +75,15 @@ class Vocab:
         """Metric words in `text` as mentions of category 'metric'."""
         return [Mention("metric", self._metric[_key(m.group(0))], m.start(), m.end())
                 for m in self._metric_re.finditer(text) if _key(m.group(0)) in self._metric]
+
+    def dataset_mentions(self, text: str) -> list[Mention]:
+        """Named datasets and benchmarks in `text` as mentions of category 'dataset'."""
+        return [Mention("dataset", self._dataset[_key(m.group(0))], m.start(), m.end())
+                for m in self._dataset_re.finditer(text) if _key(m.group(0)) in self._dataset]
+
+    def family(self, method: str | None) -> str | None:
+        """The family of a canonical method name (the method itself when it has none)."""
+        return None if not method else self.families.get(method, method)
 
     def implied_baseline(self, category: str, name: str) -> str | None:
         """What a comparison by this subject is against when the sentence names nothing."""
@@ -119,10 +133,11 @@ def parse_vocab(raw: dict, path: str = "<vocab>") -> Vocab:
     """Build a Vocab from the parsed YAML mapping (raises VocabError naming a bad entry)."""
     if not isinstance(raw, dict):
         raise VocabError(f"{path}: the vocabulary file must be a YAML mapping")
-    unknown = sorted(set(raw) - set(CATEGORIES) - {"batch_phrases", "metrics"})
+    extra_sections = ["batch_phrases", "metrics", "datasets"]
+    unknown = sorted(set(raw) - set(CATEGORIES) - set(extra_sections))
     if unknown:
-        raise VocabError(f"{path}: unknown section(s) {unknown}; allowed: {list(CATEGORIES) + ['batch_phrases', 'metrics']}")
-    terms, baselines = {}, {}
+        raise VocabError(f"{path}: unknown section(s) {unknown}; allowed: {list(CATEGORIES) + extra_sections}")
+    terms, baselines, families = {}, {}, {}
     for cat in CATEGORIES:
         terms[cat] = {}
         for name, aliases, extra in _entries(raw, cat, path):
@@ -130,9 +145,13 @@ def parse_vocab(raw: dict, path: str = "<vocab>") -> Vocab:
                 terms[cat][a] = name
             if extra.get("baseline"):
                 baselines[(cat, name)] = str(extra["baseline"])
+            if cat == "methods" and extra.get("family"):
+                families[name] = str(extra["family"])
     batch = {a: name for name, aliases, _ in _entries(raw, "batch_phrases", path) for a in aliases if a != name}
     metrics = {a: name for name, aliases, _ in _entries(raw, "metrics", path) for a in aliases if "_" not in a}
-    return Vocab(terms=terms, baselines=baselines, batch_phrases=batch, metrics=metrics, path=path)
+    datasets = {a: name for name, aliases, _ in _entries(raw, "datasets", path) for a in aliases}
+    return Vocab(terms=terms, baselines=baselines, batch_phrases=batch, metrics=metrics, path=path,
+                 families=families, datasets=datasets)
 
 
 @lru_cache(maxsize=8)
