@@ -119,7 +119,7 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     body = [f"<h1>sovereign study: {esc(study)}</h1>", f'<p class="q">{esc(question)}</p>',
             f"<p>Generated {esc(dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))} "
             f"from <code>{esc(db_path)}</code>.</p>"]
-    body += sections.verdict_section(data["verdicts"])
+    body += sections.answer_section(data.get("answers")) + sections.verdict_section(data["verdicts"])
     body += ["<h2>Charts</h2>"] + chart_html
     body += sections.results_section(bench) + sections.claims_section(data["claim_checks"])
     body += sections.tribunal_section(data["tribunal_reviews"]) + sections.revision_section(data["verdicts"])

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from .sections import SYNTHETIC_NOTE, best_table
+from .sections import SYNTHETIC_NOTE, answer_items, best_table
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
@@ -57,7 +57,15 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
     decision = (f"The tribunal's decision is **{md(last['decision'])}** (score {float(last['score']):.2f}/10 after "
                 f"round {int(last['round'])}, {int(last['verified_claims'])} claims verified by measurement)."
                 if last is not None else "No verdict has been reached yet.")
-    out = [f"# {md(study)}: {md(question)}", "",
+    findings, untested = answer_items(data.get("answers"))
+    answer = []
+    if findings:
+        answer = ["## Answer", ""]
+        for f in findings:
+            answer += [md(f), ""]
+        if untested:
+            answer += ["Not tested here (and what would test it):", ""] + [f"- {md(u)}" for u in untested[:12]] + [""]
+    out = [f"# {md(study)}: {md(question)}", ""] + answer + ["## Verdict", "", decision, "",
            "## Abstract", "",
            f"We screened {len(papers)} retrieved papers ({len(kept)} kept), extracted {len(checks)} claims and checked "
            f"them against {len(ok)} benchmark measurements on {md(', '.join(devices)) or 'no device'}: "

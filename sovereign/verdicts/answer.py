@@ -57,7 +57,17 @@ def _conditional(claims: list[dict], checks: pd.DataFrame) -> bool:
 
 
 def _untested(claims: list[dict]) -> list[str]:
-    return [f"claim {c['claim_id']}: {c['reason']}" for c in claims if c["status"] in ("UNTESTABLE", "CONDITIONAL")]
+    # the reason up to its plausibility note: what is missing, not the arithmetic
+    return [f"claim {c['claim_id']}: {c['reason'].split('; plausibility')[0]}" for c in claims
+            if c["status"] in ("UNTESTABLE", "CONDITIONAL")]
+
+
+def _origin_note(rows: pd.DataFrame) -> tuple[str, str]:
+    """('run' | 'reference', a sentence prefix): reference rows were measured elsewhere, never by this run."""
+    if "origin" not in rows or rows.empty or not (rows["origin"] == "reference").all():
+        return "run", ""
+    dates = sorted({str(d) for d in rows.get("reference_date", pd.Series(dtype=object)).dropna()})
+    return "reference", f"Reference rows (measured elsewhere{', ' + ', '.join(dates) if dates else ''}), not this run: "
 
 
 def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
@@ -104,9 +114,9 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
                 loads.add(str(wl))
             if not lat:
                 continue
-            why = ("latency follows the activations" if all((a < 0) == (x < 0) for a, x in zip(act, lat))
-                   else "latency does not follow the activations: the per-token slot choice costs more than the "
-                        "expert work it saves on this block" if np.median(act) < 0 < np.median(lat)
+            why = ("latency moves with the activations" if all((a < 0) == (x < 0) for a, x in zip(act, lat))
+                   else "fewer real activations do not show as lower latency on this block (time per layer rises "
+                        "while activations fall)" if np.median(act) < 0 < np.median(lat)
                    else "latency and activations move differently across batch sizes")
             sentences.append(
                 f"In {phase}, on-demand's p50 latency is {_span(lat)} against {label} over batch sizes "
@@ -117,9 +127,11 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
                 f"{_span([d[f'real_act_per_token_{base}'] for d in details if d['phase'] == phase], '{:.2f}')}), so {why}.")
         if not details:
             continue
-        where = _hw(rows[rows["_backend"].isin([ONDEMAND, base])])
-        finding = (f"On {where}, {disp or 'default'} dispatch, synthetic shape-matched workloads: " + " ".join(sentences))
+        used = rows[rows["_backend"].isin([ONDEMAND, base])]
+        origin, note = _origin_note(used)
+        finding = (f"{note}On {_hw(used)}, {disp or 'default'} dispatch, synthetic shape-matched workloads: " + " ".join(sentences))
         out.append({"comparison": f"on-demand vs {label} routing", "finding": finding, "measured": sorted(set(keys)),
+                    "origin": origin,
                     "claims": claims, "conditional": _conditional(claims, checks), "untested": _untested(claims),
                     "details": details})
     return out
@@ -169,13 +181,14 @@ def field_comparison(bench: Bench, checks: pd.DataFrame, claims: pd.DataFrame, f
                    for r in merged.to_dict("records")} |
                   {f"{r['suite_b']}/{r['device_b']}/{r['model_b']}/{r['backend_b']}/{r['precision_b']}/b{r['batch_size']}"
                    for r in merged.to_dict("records")})
-    finding = (f"On {_hw(pd.concat([sr, br]))}, {s} reaches {_span(ratio, '{:.2f}x')} the throughput of {b} over batch "
+    origin, note = _origin_note(pd.concat([sr, br]))
+    finding = (f"{note}On {_hw(pd.concat([sr, br]))}, {s} reaches {_span(ratio, '{:.2f}x')} the throughput of {b} over batch "
                f"sizes {', '.join(map(str, batches))} ({len(merged)} paired configurations), with p50 latency "
                f"{_span(lat)}.")
     details = [{"batch_size": int(r["batch_size"]), "throughput_ratio": float(r["throughput_ips_s"] / r["throughput_ips_b"]),
                 "latency_change_pct": float(_pct(r["latency_ms_p50_s"], r["latency_ms_p50_b"]))}
                for r in merged.to_dict("records") if r["throughput_ips_b"]]
-    return {"comparison": name, "finding": finding, "measured": keys, "claims": bearing,
+    return {"comparison": name, "finding": finding, "measured": keys, "claims": bearing, "origin": origin,
             "conditional": _conditional(bearing, checks), "untested": _untested(bearing), "details": details}
 
 

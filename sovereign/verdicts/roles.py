@@ -223,7 +223,8 @@ def validator(state: RoundState) -> tuple[float, list[dict]]:
     if notes:
         items.append(_item(f"{len(notes)} reproductions that do not count: {'; '.join(notes[:4])}", 0,
                            [f"claim:{n.split(':')[0]}" for n in notes[:6]]))
-    answered = [x for x in state.answer.get("comparisons", []) if x["measured"]]
+    answered = [x for x in state.answer.get("comparisons", []) if x["measured"]
+                and (x.get("origin", "run") == "run" or state.reference_decides)]
     if answered:
         items.append(_item(f"{len(answered)} comparisons of the question answered by measurement: "
                            + "; ".join(x["comparison"] for x in answered[:3]), capped(len(answered), w, "answered"),
@@ -250,10 +251,10 @@ def validator(state: RoundState) -> tuple[float, list[dict]]:
 def synthesizer(state: RoundState, skeptic_score: float, validator_score: float) -> tuple[float, list[dict]]:
     """Weigh SKEPTIC against VALIDATOR by the rubric and cap under drift or contradiction (the decision: decide())."""
     w = state.weights
-    share = w["skeptic_share"]
-    score = share * skeptic_score + (1 - share) * validator_score
-    items = [_item(f"{share:.2f} x SKEPTIC {skeptic_score:.2f} + {1 - share:.2f} x VALIDATOR {validator_score:.2f} = "
-                   f"{score:.2f}", score, ["role:SKEPTIC", "role:VALIDATOR"])]
+    power = w["skeptic_power"]
+    score = validator_score * (skeptic_score / 10) ** power
+    items = [_item(f"support that survives the objections: VALIDATOR {validator_score:.2f} x (SKEPTIC "
+                   f"{skeptic_score:.2f} / 10)^{power:g} = {score:.2f}", score, ["role:VALIDATOR", "role:SKEPTIC"])]
     if state.drift["drift"] and score > w["drift_cap"]:
         items.append(_item(f"capped at {w['drift_cap']:g}: topic drift", w["drift_cap"] - score, ["role:SKEPTIC"]))
         score = w["drift_cap"]

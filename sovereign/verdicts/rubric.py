@@ -9,8 +9,9 @@ Scores (0-10):
   SKEPTIC (what refutes) = 10 + drift + contradicted x n (max) + not_reproduced x n (max) + implausible x n (max)
       + conflict x pairs of papers that disagree (max) + weakness x method weaknesses (max)
       + unanswered x comparisons no measurement answers + untestable_majority when most claims are untestable.
-  SYNTHESIZER = skeptic_share x SKEPTIC + (1 - skeptic_share) x VALIDATOR, capped at drift_cap under topic
-      drift and at contradiction_cap when a claim is contradicted; it writes the decision below.
+  SYNTHESIZER = VALIDATOR x (SKEPTIC / 10) ^ skeptic_power: the support that survives the objections (a study
+      with nothing verified scores 0 however little is objected), capped at drift_cap under topic drift and at
+      contradiction_cap when a claim is contradicted; it writes the decision below.
 
 Decision (first rule that applies):
   round 1 and score < revision_below       -> REVISE (a revision round gathers more evidence)
@@ -55,8 +56,8 @@ WEIGHTS: dict[str, float] = {
     "unanswered": -0.5, "unanswered_max": 1.0,
     # most claims untestable here: the verdict rests on little
     "untestable_majority": -1.0,
-    # the synthesizer weighs objections a little above support: one refutation outweighs one confirmation
-    "skeptic_share": 0.55,
+    # each point of objection removes a tenth of the support (1: proportionally; above 1 objections weigh more)
+    "skeptic_power": 1.0,
     "drift_cap": 3.0, "contradiction_cap": 4.0,
 }
 

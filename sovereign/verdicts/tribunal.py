@@ -15,6 +15,7 @@ from .evidence import paper_texts, reground
 from .hardware import load_hardware
 from .llm import ask_or_note
 from .answer import answer_rows, build_answer
+from .rubric import WEIGHTS
 from .roles import RoundState, decide, render, skeptic, synthesizer, validator, verified
 from .settings import CheckConfig, TribunalConfig
 
@@ -116,7 +117,7 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
                  verdicts_cfg: dict | None = None, tribunal_cfg: dict | None = None, embed_cfg: dict | None = None,
                  keep_threshold: float = 0.45, extra_bench_paths: list[str] | None = None,
                  requery_path: str | None = None, frame_path: str | None = None, out_answer: str | None = None,
-                 out_answers: str | None = None) -> dict:
+                 out_answers: str | None = None, weights: dict | None = None) -> dict:
     """Stage entry: judge one study (with a revision round when the score is low) and write its verdict.
 
     The drift is the question frame's (`frame_path`, written by frame_study) when given. The answer
@@ -137,7 +138,8 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
         kept1 = {pid: t for pid, t in paper_texts(papers, fulltext, kept_only=False).items() if pid in on_papers}
     raw_v = dict(verdicts_cfg or {})
     flags = {"count_class_matches": bool(raw_v.get("count_class_matches", False)),
-             "reference_decides": bool(raw_v.get("reference_decides", False))}
+             "reference_decides": bool(raw_v.get("reference_decides", False)),
+             "weights": {**WEIGHTS, **(weights or {})}}  # `weights`: the calibration tests perturb the rubric
 
     def drift_of(kept):
         return frame["drift"] if frame is not None else check_drift(question, screening, _evidence_text(kept, claims),
