@@ -84,6 +84,18 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
     disp = "grouped" if "dispatch" in rows and (rows["dispatch"] == "grouped").any() else None
     if disp:
         rows = rows[rows["dispatch"] == disp]
+    # one answer per device the rows ran on (never pooled); this run's rows before reference ones
+    groups = list(rows.groupby("_device"))
+    if "origin" in rows:
+        groups.sort(key=lambda kv: (kv[1]["origin"] == "reference").all())
+    out = []
+    for dev, dev_rows in groups:
+        out += _routing_device(dev_rows, disp, claims, checks, suffix=f" on {_hw(dev_rows)}" if len(groups) > 1 else "")
+    return out
+
+
+def _routing_device(rows: pd.DataFrame, disp, claims: list[dict], checks: pd.DataFrame, suffix: str) -> list[dict]:
+    """On-demand against each top-k baseline on one device, per phase."""
     out = []
     for base, label in ROUTING_BASELINES:
         if base not in set(rows["_backend"]):
@@ -92,7 +104,7 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
         for phase in sorted(rows["phase"].dropna().unique()) if "phase" in rows else [None]:
             ph = rows[rows["phase"] == phase] if phase is not None else rows
             lat, act, per_layer, batches, loads = [], [], [], set(), set()
-            for (wl, b, dev), g in ph.groupby(["workload", "batch_size", "_device"]):
+            for (wl, b), g in ph.groupby(["workload", "batch_size"]):
                 od, tk = g[g["_backend"] == ONDEMAND], g[g["_backend"] == base]
                 if od.empty or tk.empty:
                     continue
@@ -129,8 +141,10 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
             continue
         used = rows[rows["_backend"].isin([ONDEMAND, base])]
         origin, note = _origin_note(used)
-        finding = (f"{note}On {_hw(used)}, {disp or 'default'} dispatch, synthetic shape-matched workloads: " + " ".join(sentences))
-        out.append({"comparison": f"on-demand vs {label} routing", "finding": finding, "measured": sorted(set(keys)),
+        cond = [f"Conditional on claim {c['claim_id']}: {c['reason']}" for c in claims if c["status"] == "CONDITIONAL"]
+        finding = (f"{note}On {_hw(used)}, {disp or 'default'} dispatch, synthetic shape-matched workloads: "
+                   + " ".join(sentences + cond))
+        out.append({"comparison": f"on-demand vs {label} routing{suffix}", "finding": finding, "measured": sorted(set(keys)),
                     "origin": origin,
                     "claims": claims, "conditional": _conditional(claims, checks), "untested": _untested(claims),
                     "details": details})
