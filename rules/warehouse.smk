@@ -51,6 +51,7 @@ rule render_report:
     input:
         db=config["warehouse"],
         screening="results/{study}/screening.json",
+        frame=lambda wc: [f"results/{wc.study}/frame.json"] if "claims" in WAREHOUSE_INPUTS else [],
         committed=_committed_results,
         devices_file=_devices_file,
     output:

@@ -189,9 +189,11 @@ def test_report_first_screen_shows_the_answer_then_the_verdict(tmp_path):
                              "answers": [str(d / "answers.parquet")]}, "test", views=verdict_views())
     out = tmp_path / "report"
     render_report(str(db), "routing", case["question"], str(d / "screening.json"), str(out / "routing.html"),
-                  out_md=str(out / "routing.md"), suites=["moe_routing"], images=False, cache_dir=str(tmp_path / "cache"))
+                  out_md=str(out / "routing.md"), suites=["moe_routing"], images=False, cache_dir=str(tmp_path / "cache"),
+                  frame_path=str(d / "frame.json"))
     page = (out / "routing.html").read_text(encoding="utf-8")
-    assert page.index('id="answer"') < page.index('id="verdict"') < page.index("<h2>Charts")
+    assert page.index('id="answer"') < page.index('id="verdict"') < page.index("<h2>What the question is about")
+    assert "<td>dataset</td><td></td><td>visual7w</td><td>yes</td><td>2511.18314</td>" in page  # coverage per element
     assert "on-demand vs top-2 routing: " in page and "In prefill, on-demand&#x27;s p50 latency is -17% against top-2" in page
     md = (out / "routing.md").read_text(encoding="utf-8")
     assert md.index("## Answer") < md.index("## Verdict") < md.index("## Abstract")

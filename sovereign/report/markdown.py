@@ -45,7 +45,8 @@ def confidence_label(c) -> str:
     return "high" if c >= 0.7 else "medium" if c >= 0.4 else "low"
 
 
-def render_markdown(study: str, question: str, data: dict, screening: dict, routing: bool) -> str:
+def render_markdown(study: str, question: str, data: dict, screening: dict, routing: bool,
+                    frame: dict | None = None) -> str:
     """Abstract, Introduction, Methodology, Results, Uncertainties, Extracted Claims, References."""
     papers, checks, verdicts, bench, queries = (data["papers"], data["claim_checks"], data["verdicts"],
                                                  data["bench"], data["queries"])
@@ -109,6 +110,8 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
             unc.append(f"{md(r.claim_id)} untestable: {md(r.reason)}")
         for r in checks[checks["plausibility"] == "implausible"].itertuples():
             unc.append(f"{md(r.claim_id)} implausible: {md(r.plausibility_reason if hasattr(r, 'plausibility_reason') else r.reason)}")
+    for c in (frame or {}).get("off_frame", [])[:12]:
+        unc.append(f"{md(c['claim_id'])} ({md(c['paper_id'])}) left out, off the question's frame: {md(c['reason'])}")
     unc.append("Measurements use synthetic inputs and random weights; absolute figures depend on the host.")
     out += ["## Uncertainties", ""] + [f"- {u}" for u in unc] + [""]
     claims_tbl = checks.copy()

@@ -54,6 +54,25 @@ def answer_section(answers: pd.DataFrame) -> list[str]:
     return out
 
 
+def frame_section(frame: dict | None) -> list[str]:
+    """The question frame with each element's coverage, and the claims left out with the reason."""
+    if not frame:
+        return []
+    cover = frame.get("drift", {}).get("elements", [])
+    rows = pd.DataFrame([{"element": e["element"], "field": e.get("field") or "", "value": e["value"],
+                          "covered": "yes" if e["covered"] else "no", "by": ", ".join(e.get("by", []))} for e in cover])
+    off = pd.DataFrame(frame.get("off_frame", []), columns=["claim_id", "paper_id", "reason"])
+    out = ["<h2>What the question is about</h2>",
+           "<p>Only claims whose structured fields overlap this frame are checked and judged.</p>"]
+    if len(rows):
+        out.append(table(rows, [("element", "element"), ("field", "field"), ("value", "value"),
+                                ("covered", "covered by on-frame evidence"), ("by", "by")]))
+    out.append(f"<h3>Claims off the frame ({len(off)}): listed, never checked or scored</h3>")
+    if len(off):
+        out.append(table(off, [("claim_id", "claim"), ("paper_id", "paper"), ("reason", "reason")]))
+    return out
+
+
 def verdict_section(verdicts: pd.DataFrame) -> list[str]:
     """The decision (final round) and every round's score."""
     if verdicts.empty:
