@@ -145,8 +145,12 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
         return frame["drift"] if frame is not None else check_drift(question, screening, _evidence_text(kept, claims),
                                                                     cfg.drift_min_term_share)
 
-    def answer_of(checks, bench):
-        return build_answer(frame, checks, bench, claims) if frame is not None else {}
+    # the answer states what this run measured: every suite's rows of this run, never the committed result files
+    # the revision round adds for the checks (rows from a listed reference file stay, labelled `reference`)
+    run_bench = Bench(read_bench(bench_paths, None), bench1.hw)
+
+    def answer_of(checks, _bench):
+        return build_answer(frame, checks, run_bench, claims) if frame is not None else {}
 
     drift1 = drift_of(kept1)
     state1 = RoundState(study, 1, question, drift1, checks1, claims, kept1, bench1.devices,
