@@ -30,6 +30,8 @@ rule frame_study:
         min_share=config["tribunal"]["drift_min_term_share"],
     log:
         "results/logs/frame_study/{study}.log",
+    benchmark:
+        "results/benchmarks/frame_study/{study}.tsv"
     conda:
         "../envs/literature.yaml"
     script:
