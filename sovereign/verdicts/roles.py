@@ -192,6 +192,12 @@ def skeptic(state: RoundState) -> tuple[float, list[dict]]:
                          f"{p['values'][1]:g}) on {p['metric']}" for p in open_pairs[:3])
         items.append(_item(f"{len(open_pairs)} pairs of papers disagree and no measurement settles it: {desc}",
                            capped(len(open_pairs), w, "conflict"), [f"claim:{p[k]}" for p in open_pairs for k in "ab"]))
+    emp_all = c[c["status"].isin(EMPIRICAL)] if not c.empty else c
+    ungrounded = emp_all[emp_all["numbers_grounded"].eq(False)] if len(emp_all) and "numbers_grounded" in emp_all else \
+        emp_all.iloc[0:0]
+    if len(ungrounded):
+        items.append(_item(f"{len(ungrounded)} claims whose numbers grounding did not find in the cited paper",
+                           capped(len(ungrounded), w, "ungrounded"), _ids(ungrounded)))
     budget = w["weakness_max"]
     for wk in method_weaknesses(state):
         wk["points"] = -min(-w["weakness"], budget)

@@ -7,7 +7,8 @@ Scores (0-10):
       + structurally corroborated claims x corroborated (max corroborated_max)
       + tested_share x the share of empirical on-frame claims tested.
   SKEPTIC (what refutes) = 10 + drift + contradicted x n (max) + not_reproduced x n (max) + implausible x n (max)
-      + conflict x pairs of papers that disagree (max) + weakness x method weaknesses (max)
+      + conflict x pairs of papers that disagree (max) + ungrounded x claims grounding failed (max)
+      + weakness x method weaknesses (max)
       + unanswered x comparisons no measurement answers + untestable_majority when most claims are untestable.
   SYNTHESIZER = VALIDATOR x (SKEPTIC / 10) ^ skeptic_power: the support that survives the objections (a study
       with nothing verified scores 0 however little is objected), capped at drift_cap under topic drift and at
@@ -50,6 +51,9 @@ WEIGHTS: dict[str, float] = {
     "implausible": -1.0, "implausible_max": 2.0,
     # two papers disagree about the same subject and metric
     "conflict": -1.0, "conflict_max": 2.0,
+    # a claim whose numbers grounding could not find in its cited paper (a verbatim claim is never penalised
+    # nor rewarded for grounding: it is its own sentence)
+    "ungrounded": -0.25, "ungrounded_max": 1.0,
     # a weakness of method visible in the papers or the measurements
     "weakness": -0.5, "weakness_max": 1.5,
     # a comparison of the question that no measurement of this run answers
