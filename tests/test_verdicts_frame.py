@@ -104,3 +104,19 @@ def test_frame_study_with_only_off_frame_claims_is_drift(tmp_path):
     assert res["drift"]["drift"] is True
     assert res["drift"]["reasons"][0].startswith("no claim of the kept papers is about the question's subject")
     assert pd.read_parquet(d / "on.parquet").empty
+
+
+@pytest.mark.parametrize("question, papers, drift", [
+    (ROUTING_Q, [{"paper_id": "2604.14552", "title": "DEEP-GAP", "abstract": "L4 and T4 ResNet inference."}],
+     ["no kept paper names the question's subject or baseline (anyexperts, on-demand routing, top-k routing); "
+      "kept: 2604.14552"]),
+    (ROUTING_Q, [{"paper_id": "2604.14552", "title": "DEEP-GAP", "abstract": "L4 ResNet inference.", "kept": False}],
+     ["no kept evidence at all"]),
+    (GPU_Q, [{"paper_id": "2604.14552", "title": "DEEP-GAP", "abstract": "L4 and T4 ResNet inference."}], []),
+])
+def test_without_claims_drift_is_read_from_the_kept_papers(tmp_path, question, papers, drift):
+    paths = write_study(tmp_path, "s", question, papers, [], {})
+    d = tmp_path / "results" / "s"
+    res = frame_study("s", question, paths["claims"], paths["papers"], str(d / "frame.json"), str(d / "on.parquet"),
+                      str(d / "rows.parquet"))
+    assert (res["drift"]["drift"], res["drift"]["reasons"]) == (bool(drift), drift)

@@ -201,13 +201,35 @@ def _covered(frame: dict, on: pd.DataFrame, texts: dict[str, str], vocab: Vocab)
     return out
 
 
-def frame_drift(frame: dict, coverage: list[dict], n_on: int, min_share: float, n_claims: int = 1) -> dict:
+def kept_paper_drift(frame: dict, kept_texts: dict[str, str], vocab: Vocab) -> list[str]:
+    """Without any empirical claim, the kept papers' own words: drift when none names the question's subject."""
+    if not kept_texts:
+        return ["no kept evidence at all"]
+    wanted = {(f, v) for e in ("subject", "baseline") for f in SUBJECT_FIELDS for v in frame[e].get(f, [])}
+    if not wanted:
+        return []
+    named = set()
+    for text in kept_texts.values():
+        for m in vocab.mentions(text or ""):
+            if m.category in FIELD:
+                named.add((FIELD[m.category], m.name))
+                if m.category == "methods":
+                    named.add(("family", vocab.family(m.name)))
+    if any(w in named for w in wanted) or any(("family", f) in named for f in frame["method_families"]):
+        return []
+    return [f"no kept paper names the question's subject or baseline ({', '.join(v for _, v in sorted(wanted))}); "
+            f"kept: {', '.join(sorted(kept_texts))}"]
+
+
+def frame_drift(frame: dict, coverage: list[dict], n_on: int, min_share: float, n_claims: int = 1,
+                no_claim_reasons: list[str] | None = None) -> dict:
     """Study-level drift: the share of frame elements the on-frame evidence covers, and the subject covered.
-    A study with no empirical claims at all has no evidence, which is not drift (nothing is about something else)."""
+    With no empirical claim at all, drift only when the kept papers themselves are about something else
+    (`no_claim_reasons`, from kept_paper_drift); otherwise the study just has no evidence yet."""
     reasons = []
     if n_claims == 0:
-        return {"drift": False, "reasons": [], "coverage_share": 0.0, "elements": coverage, "method": "question frame",
-                "note": "no empirical claims"}
+        return {"drift": bool(no_claim_reasons), "reasons": list(no_claim_reasons or []), "coverage_share": 0.0,
+                "elements": coverage, "method": "question frame (kept papers' text: no empirical claims)"}
     subject = [c for c in coverage if c["element"] == "subject"]
     share = sum(c["covered"] for c in coverage) / len(coverage) if coverage else 1.0
     if n_on == 0:
@@ -240,7 +262,9 @@ def frame_study(study: str, question: str, claims_path: str, papers_path: str, o
     coverage = _covered(frame, on, texts, vocab)
     empirical_on = int((on["kind"].map(clean) != "not_empirical").sum()) if len(on) else 0
     n_claims = int((placed["kind"].map(clean) != "not_empirical").sum()) if len(placed) else 0
-    drift = frame_drift(frame, coverage, empirical_on, min_share, n_claims)
+    kept = paper_texts(papers, fulltext, kept_only=True) if not papers.empty else {}
+    drift = frame_drift(frame, coverage, empirical_on, min_share, n_claims,
+                        kept_paper_drift(frame, kept, vocab) if n_claims == 0 else None)
     off = placed[~placed["on_frame"]] if len(placed) else placed
     result = {**frame, "on_frame": [{"claim_id": r["claim_id"], "paper_id": r["paper_id"], "reason": r["frame_reason"]}
                                     for r in on.to_dict("records")],
