@@ -53,10 +53,10 @@ def test_study_frames_rows_name_element_field_and_value():
 
 @pytest.mark.parametrize("question, on, off_reason", [
     (ROUTING_Q, {"act"}, {"acc": "about accuracy of anyexperts; the question asks about latency, throughput",
-                          "gap": "about resnet18 on L4/T4; the question is about expert routing",
+                          "gap": "about resnet18 on L4 vs T4; the question is about expert routing",
                           "xeon": "about resnet50 on xeon; the question is about expert routing",
                           "p99": "about latency_p99 on T4; the question is about expert routing"}),
-    (GPU_Q, {"gap", "p99"}, {"act": "about anyexperts fixed top-k; the question is about l4 vs t4",
+    (GPU_Q, {"gap", "p99"}, {"act": "about anyexperts vs fixed top-k; the question is about l4 vs t4",
                              "acc": "about anyexperts; the question is about l4 vs t4",
                              "xeon": "about resnet50 on xeon; the question is about l4 vs t4"}),
 ])

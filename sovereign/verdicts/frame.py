@@ -100,13 +100,21 @@ def _device_overlap(claim_devs: set[str], frame_devs: set[str], is_cpu) -> set[s
     return hits
 
 
+def _dev(d: str) -> str:
+    return d.upper() if len(d) <= 4 and (any(ch.isdigit() for ch in d) or d in GENERIC_DEVICES) else d
+
+
 def _describe(claim: dict) -> str:
-    parts = []
-    for f in ("method", "model", "precision", "backend"):
-        parts += sorted(_claim_values(claim, f))
-    devs = [v for v in (clean(claim.get("subject_device")), clean(claim.get("baseline_device"))) if v]
-    text = " ".join(parts) or (clean(claim.get("metric")) or "no named subject")
-    return text + (f" on {'/'.join(d.upper() if len(d) <= 4 else d for d in devs)}" if devs else "")
+    """'resnet18 on L4 vs T4', 'int8 vs CPU', 'anyexperts vs fixed top-k': what a claim is about, by its fields."""
+    def one(prefix: str) -> str:
+        parts = [v for f in ("method", "model", "precision", "backend") if (v := clean(claim.get(f"{prefix}_{f}")))]
+        dev = clean(claim.get(f"{prefix}_device"))
+        if dev and not parts and prefix == "subject" and clean(claim.get("metric")):
+            parts = [clean(claim.get("metric"))]  # "throughput on L4", not a bare device
+        return " ".join(parts) + (f" on {_dev(dev)}" if dev and parts else _dev(dev) if dev else "")
+    subj, base = one("subject"), one("baseline")
+    text = f"{subj} vs {base}" if subj and base else subj or (f"a comparison with {base}" if base else "")
+    return text or (clean(claim.get("metric")) or "no named subject")
 
 
 def _question_about(frame: dict) -> str:
