@@ -1,11 +1,11 @@
-"""Benchmark the verdict end of the default run: check_claims + tribunal + load_warehouse + render_report.
+"""Benchmark the verdict end of the default run: frame_study + check_claims + tribunal + load_warehouse + render_report.
 
     .venv/bin/python benchmarks/bench_verdicts.py                 # default config, temporary work dir
     .venv/bin/python benchmarks/bench_verdicts.py --workdir /tmp/sov-bench --repeats 3
 
 1. runs the whole default workflow once in the work dir (reused when already there), so the
    papers, claims and benchmark rows these stages read are the default run's own;
-2. then, `--repeats` times, forces only check_claims, tribunal, load_warehouse and render_report to
+2. then, `--repeats` times, forces only frame_study, check_claims, tribunal, load_warehouse and render_report to
    run again through Snakemake (`--forcerun`, 2 cores) and reports the wall time of that call
    (Snakemake's own DAG building included) and each job's time from its benchmark file.
 Target: under 30 s on 2 cores.
@@ -26,7 +26,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-STAGES = ["check_claims", "tribunal", "load_warehouse", "render_report"]
+STAGES = ["frame_study", "check_claims", "tribunal", "load_warehouse", "render_report"]
 
 
 def job_seconds(work: Path) -> dict[str, float]:

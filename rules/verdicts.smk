@@ -1,4 +1,5 @@
-# Verdicts: check_claims (claims against measurements, hardware plausibility) -> tribunal (per study).
+# Verdicts: frame_study (what the question is about; on-frame claims only) -> check_claims (claims against
+# measurements, hardware plausibility) -> tribunal (answer from the measurements, then the verdict; per study).
 # Both need the claims stage; benchmark rows come from whatever the bench stages registered.
 import os
 from pathlib import Path
@@ -41,9 +42,33 @@ rule read_reference_results:
         "../scripts/read_reference_results.py"
 
 
-rule check_claims:
+rule frame_study:
     input:
         claims="results/{study}/claims.parquet",
+        papers="results/{study}/papers.parquet",
+        fulltext="results/{study}/fulltext.parquet",
+        vocab=_vocab_file,
+        devices=_devices_file,
+    output:
+        frame="results/{study}/frame.json",
+        claims="results/{study}/claims_on_frame.parquet",
+        rows="results/{study}/study_frames.parquet",
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        min_share=config["tribunal"]["drift_min_term_share"],
+    log:
+        "results/logs/frame_study/{study}.log",
+    benchmark:
+        "results/benchmarks/frame_study/{study}.tsv"
+    conda:
+        "../envs/literature.yaml"
+    script:
+        "../scripts/frame_study.py"
+
+
+rule check_claims:
+    input:
+        claims="results/{study}/claims_on_frame.parquet",
         support="results/{study}/claim_support.parquet",
         bench=_bench_inputs,
         reference=_reference_rows,
@@ -107,9 +132,10 @@ rule requery_arxiv:
 rule tribunal:
     input:
         screening="results/{study}/screening.json",
+        frame="results/{study}/frame.json",
         papers="results/{study}/papers.parquet",
         fulltext="results/{study}/fulltext.parquet",
-        claims="results/{study}/claims.parquet",
+        claims="results/{study}/claims_on_frame.parquet",
         support="results/{study}/claim_support.parquet",
         checks="results/{study}/claim_checks.parquet",
         bench=_bench_inputs,
@@ -121,6 +147,8 @@ rule tribunal:
         reviews="results/{study}/tribunal_reviews.parquet",
         verdicts="results/{study}/verdicts.parquet",
         checks="results/{study}/claim_checks_final.parquet",
+        answer="results/{study}/answer.json",
+        answers="results/{study}/answers.parquet",
     params:
         question=lambda wc: config["studies"][wc.study]["question"],
         suites=lambda wc: config["studies"][wc.study]["suites"],
@@ -150,3 +178,5 @@ if "claims" in WAREHOUSE_INPUTS:
     WAREHOUSE_INPUTS["claim_checks"] = lambda wc: expand("results/{study}/claim_checks_final.parquet", study=STUDIES)
     WAREHOUSE_INPUTS["tribunal_reviews"] = lambda wc: expand("results/{study}/tribunal_reviews.parquet", study=STUDIES)
     WAREHOUSE_INPUTS["verdicts"] = lambda wc: expand("results/{study}/verdicts.parquet", study=STUDIES)
+    WAREHOUSE_INPUTS["study_frames"] = lambda wc: expand("results/{study}/study_frames.parquet", study=STUDIES)
+    WAREHOUSE_INPUTS["answers"] = lambda wc: expand("results/{study}/answers.parquet", study=STUDIES)

@@ -44,6 +44,7 @@ rule render_report:
     input:
         db=config["warehouse"],
         screening="results/{study}/screening.json",
+        frame=lambda wc: [f"results/{wc.study}/frame.json"] if "claims" in WAREHOUSE_INPUTS else [],
         devices_file=_devices_file,
     output:
         html=report("results/report/{study}.html", category="Reports", labels={"study": "{study}", "format": "html"}),

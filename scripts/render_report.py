@@ -9,4 +9,5 @@ run_stage(snakemake, render_report, db_path=snakemake.input.db, study=study, que
           charts_dir=os.path.dirname(o.images[0]) if o.images else None, suites=list(p.suites),
           images=bool(o.images), png_scale=p.report["png_scale"], cache_dir=p.cache_dir, tolerance=p.verdicts["tolerance"],
           cpu_baseline_backend=p.verdicts["cpu_baseline_backend"],
-          cpu_baseline_precision=p.verdicts["cpu_baseline_precision"], devices_file=p.verdicts["devices_file"])
+          cpu_baseline_precision=p.verdicts["cpu_baseline_precision"], devices_file=p.verdicts["devices_file"],
+          frame_path=snakemake.input.frame[0] if snakemake.input.frame else None)  # noqa: F821

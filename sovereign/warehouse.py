@@ -47,6 +47,9 @@ CONTRACT: dict[str, dict[str, str]] = {
     "tribunal_reviews": {"study": V, "round": I, "role": V, "score": D, "rationale": V},
     "verdicts": {"study": V, "round": I, "score": D, "verified_claims": I, "decision": V,
                  "reasons": V},
+    "study_frames": {"study": V, "element": V, "value": V},
+    "answers": {"study": V, "comparison": V, "finding": V, "measured_evidence": V, "claims": V,
+                "conditional": B, "untested": V},
 }
 
 # What identifies a row. A load whose inputs give two different rows one key fails (rows that are
@@ -59,6 +62,7 @@ KEYS: dict[str, tuple[str, ...]] = {
     "claim_checks": ("study", "claim_id"),
     "tribunal_reviews": ("study", "round", "role"),
     "verdicts": ("study", "round"),
+    "answers": ("study", "comparison"),
 }
 
 # Views over the contract tables, created after every load (load_warehouse's `views` adds more).

@@ -174,3 +174,50 @@ def test_default_run_revision_rounds_searched_again(default_run):
         assert 1 <= len(requery["queries"]) <= 3 and all(q["records"] > 0 for q in requery["queries"]), requery
         page = (default_run / "results" / "report" / f"{study}.html").read_text(encoding="utf-8")
         assert "refined searches: &ldquo;" + html.escape(requery["queries"][0]["text"], quote=True) in page
+
+
+def test_report_first_screen_shows_the_answer_then_the_verdict(tmp_path):
+    """The routing case of the labelled scenarios, rendered: the answer (on-demand vs top-2 by phase, from the
+    rows) opens the page, the verdict follows, both on the first 1280x900 screen; a screenshot is kept."""
+    import scenarios
+
+    case = next(c for c in scenarios.load() if c["name"] == "routing_answered_activation_claims_untested")
+    scenarios.run(case, tmp_path)
+    d = tmp_path / "results" / "routing"
+    db = tmp_path / "w.duckdb"
+    load_warehouse(str(db), {"papers": [str(d / "papers.parquet")], "claims": [str(d / "on_frame.parquet")],
+                             "bench_results": sorted(str(p) for p in (tmp_path / "results" / "bench").glob("*.parquet")),
+                             "claim_checks": [str(d / "final.parquet")], "tribunal_reviews": [str(d / "reviews.parquet")],
+                             "verdicts": [str(d / "verdicts.parquet")], "study_frames": [str(d / "study_frames.parquet")],
+                             "answers": [str(d / "answers.parquet")]}, "test", views=verdict_views())
+    out = tmp_path / "report"
+    render_report(str(db), "routing", case["question"], str(d / "screening.json"), str(out / "routing.html"),
+                  out_md=str(out / "routing.md"), suites=["moe_routing"], images=False, cache_dir=str(tmp_path / "cache"),
+                  frame_path=str(d / "frame.json"))
+    page = (out / "routing.html").read_text(encoding="utf-8")
+    assert page.index('id="answer"') < page.index('id="verdict"') < page.index("<h2>What the question is about")
+    assert "<td>dataset</td><td></td><td>visual7w</td><td>yes</td><td>2511.18314</td>" in page  # coverage per element
+    assert "on-demand vs top-2 routing: " in page and "In prefill, on-demand&#x27;s p50 latency is -17% against top-2" in page
+    md = (out / "routing.md").read_text(encoding="utf-8")
+    assert md.index("## Answer") < md.index("## Verdict") < md.index("## Abstract")
+    assert "ESCALATE\\_TO\\_OWNER" in md.split("## Abstract")[0]
+    # lay the page out in Chromium and read where the two headings landed on a 1280x900 screen
+    probe = out / "probe.html"
+    head, tail = page.rsplit("</body>", 1)  # the page's own closing tag, not one inside the inlined bundle
+    probe.write_text(head + "<script>for (const id of ['answer', 'verdict']) {const r = document.getElementById(id)"
+                     ".nextElementSibling.getBoundingClientRect(); document.body.setAttribute('data-' + id, "
+                     "Math.round(r.bottom));} document.body.setAttribute('data-screen', window.innerHeight);</script>"
+                     "</body>" + tail, encoding="utf-8")
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    dom = subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+                          f"--user-data-dir={tmp_path / 'prof'}", "--virtual-time-budget=5000", "--dump-dom",
+                          probe.resolve().as_uri()], capture_output=True, text=True, timeout=120).stdout
+    shot = Path(__file__).resolve().parent.parent / "results" / "screenshots" / "routing_first_screen.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--hide-scrollbars",
+                    f"--user-data-dir={tmp_path / 'prof2'}", "--virtual-time-budget=5000", f"--screenshot={shot}",
+                    (out / "routing.html").resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    print(f"\nfirst-screen screenshot: {shot}")
+    at = {k: int(v) for k, v in re.findall(r'data-(answer|verdict|screen)="(\d+)"', dom)}
+    assert 0 < at["answer"] < at["verdict"] <= at["screen"], at

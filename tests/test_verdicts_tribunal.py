@@ -11,6 +11,7 @@ import pytest
 from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_reference_file, write_study
 
 from sovereign.verdicts.check import check_claims
+from sovereign.verdicts.frame import frame_study
 from sovereign.verdicts.tribunal import run_tribunal
 
 GPU_Q = "How does inference latency and throughput of NVIDIA L4 compare with T4 across precisions and batch sizes?"
@@ -36,9 +37,15 @@ GPU_BENCH = {"cnn_l4": cnn_rows("l4", 4.0), "cnn_t4": cnn_rows("t4", 1.0)}
 
 
 def judge(tmp_path: Path, study: str, question: str, papers, claims, bench, suites, study_drift=False, **kw) -> dict:
+    """The stages in DAG order: frame_study (on-frame claims), check_claims, tribunal."""
     paths = write_study(tmp_path, study, question, papers, claims, bench, study_drift=study_drift)
     d = tmp_path / "results" / study
+    frame_study(study, question, paths["claims"], paths["papers"], str(d / "frame.json"), str(d / "on_frame.parquet"),
+                str(d / "study_frames.parquet"), fulltext_path=paths["fulltext"])
+    paths["claims"] = str(d / "on_frame.parquet")
     check_claims(study, paths["claims"], paths["support"], paths["bench"], str(d / "claim_checks.parquet"), suites)
+    kw.setdefault("frame_path", str(d / "frame.json"))
+    kw.setdefault("out_answer", str(d / "answer.json"))
     verdict = run_tribunal(study, question, paths["screening"], paths["papers"], paths["claims"],
                            str(d / "claim_checks.parquet"), paths["bench"], suites, str(d / "verdict.json"),
                            str(d / "reviews.parquet"), str(d / "verdicts.parquet"), str(d / "checks_final.parquet"),
@@ -64,7 +71,12 @@ def test_gpu_evidence_answering_a_gpu_question_is_accepted(tmp_path):
 def test_routing_question_with_only_gpu_benchmark_evidence_is_never_accepted(tmp_path, screening_drift):
     v = judge(tmp_path, "routing", ROUTING_Q, GPU_PAPERS, GPU_CLAIMS, GPU_BENCH, ["cnn"], study_drift=screening_drift)
     assert v["decision"] == "REJECT"
-    assert v["verified_claims"] == 6  # the claims themselves hold; the study does not answer its question
+    # the GPU claims hold, but they are off the routing question's frame: none is checked or counted
+    assert v["verified_claims"] == 0
+    frame = json.loads((v["_dir"] / "frame.json").read_text())
+    assert {c["claim_id"] for c in frame["off_frame"]} == {c["claim_id"] for c in GPU_CLAIMS}
+    assert all("the question is about expert routing" in c["reason"] for c in frame["off_frame"])
+    assert pd.read_parquet(v["_dir"] / "claim_checks.parquet").empty
     assert any(r.startswith("topic drift") for r in v["reasons"])
     assert "anyexperts" in " ".join(v["reasons"]).lower()
     rows = pd.read_parquet(v["_dir"] / "verdicts.parquet")
@@ -79,7 +91,8 @@ def test_contradicted_claim_rejects(tmp_path):
                                  subject_model="resnet18")]
     v = judge(tmp_path, "gpu", GPU_Q, GPU_PAPERS, claims, GPU_BENCH, ["cnn"])
     assert v["decision"] == "REJECT"
-    assert v["reasons"] == ["claims contradicted by measurement: bad"]
+    assert v["reasons"][0] == "claims contradicted by measurement: bad"
+    assert v["reasons"][1:] == ["VALIDATOR: 6 claims reproduced"]  # the synthesizer cites both roles
 
 
 def test_revision_round_gathers_evidence_and_rows_show_what_changed(tmp_path):

@@ -43,6 +43,9 @@ class Vocab:
     metrics: dict[str, str] = field(default_factory=dict)
     path: str = ""
     families: dict[str, str] = field(default_factory=dict)  # alias -> model family ("llama 2" -> "llama-2")
+    # method -> method family (e.g. every routing rule is "expert routing"); datasets: alias -> name
+    method_families: dict[str, str] = field(default_factory=dict)
+    datasets: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self):
         self._entity_re = _alternation([a for c in CATEGORIES for a in self.terms.get(c, {})]
@@ -63,6 +66,8 @@ class Vocab:
             fam = fam[len("(?<![A-Za-z0-9])"):-len("(?![A-Za-z0-9])")]
             self._family_re = re.compile(rf"(?<![A-Za-z0-9])(?P<f>{fam})[\s\-_]?(?:(?:chat|instruct|base)[\s\-_]?)?"
                                          rf"(?P<n>\d+(?:\.\d+)?)\s?(?P<u>[bBmM])(?![A-Za-z0-9])", re.IGNORECASE)
+        self._dataset_re = _alternation(list(self.datasets), device_suffix=False)
+        self._dataset = {_key(a): d for a, d in self.datasets.items()}
 
     def mentions(self, text: str) -> list[Mention]:
         """Vocabulary terms in `text`, longest alias first, non-overlapping, in order."""
@@ -90,6 +95,15 @@ class Vocab:
         """Metric words in `text` as mentions of category 'metric'."""
         return [Mention("metric", self._metric[_key(m.group(0))], m.start(), m.end())
                 for m in self._metric_re.finditer(text) if _key(m.group(0)) in self._metric]
+
+    def dataset_mentions(self, text: str) -> list[Mention]:
+        """Named datasets and benchmarks in `text` as mentions of category 'dataset'."""
+        return [Mention("dataset", self._dataset[_key(m.group(0))], m.start(), m.end())
+                for m in self._dataset_re.finditer(text) if _key(m.group(0)) in self._dataset]
+
+    def family(self, method: str | None) -> str | None:
+        """The family of a canonical method name (the method itself when it has none)."""
+        return None if not method else self.method_families.get(method, method)
 
     def implied_baseline(self, category: str, name: str) -> str | None:
         """What a comparison by this subject is against when the sentence names nothing."""
@@ -162,11 +176,11 @@ def parse_vocab(raw: dict, path: str = "<vocab>") -> Vocab:
     """Build a Vocab from the parsed YAML mapping (raises VocabError naming a bad entry)."""
     if not isinstance(raw, dict):
         raise VocabError(f"{path}: the vocabulary file must be a YAML mapping")
-    extra_sections = ["batch_phrases", "metrics", "model_families"]
+    extra_sections = ["batch_phrases", "metrics", "model_families", "datasets"]
     unknown = sorted(set(raw) - set(CATEGORIES) - set(extra_sections))
     if unknown:
         raise VocabError(f"{path}: unknown section(s) {unknown}; allowed: {list(CATEGORIES) + extra_sections}")
-    terms, baselines = {}, {}
+    terms, baselines, method_families = {}, {}, {}
     for cat in CATEGORIES:
         terms[cat] = {}
         for name, aliases, extra in _entries(raw, cat, path):
@@ -174,10 +188,14 @@ def parse_vocab(raw: dict, path: str = "<vocab>") -> Vocab:
                 terms[cat][a] = name
             if extra.get("baseline"):
                 baselines[(cat, name)] = str(extra["baseline"])
+            if cat == "methods" and extra.get("family"):
+                method_families[name] = str(extra["family"])
     batch = {a: name for name, aliases, _ in _entries(raw, "batch_phrases", path) for a in aliases if a != name}
     metrics = {a: name for name, aliases, _ in _entries(raw, "metrics", path) for a in aliases if "_" not in a}
     families = {a: name for name, aliases, _ in _entries(raw, "model_families", path) for a in aliases}
-    return Vocab(terms=terms, baselines=baselines, batch_phrases=batch, metrics=metrics, path=path, families=families)
+    datasets = {a: name for name, aliases, _ in _entries(raw, "datasets", path) for a in aliases}
+    return Vocab(terms=terms, baselines=baselines, batch_phrases=batch, metrics=metrics, path=path, families=families,
+                 method_families=method_families, datasets=datasets)
 
 
 @lru_cache(maxsize=8)

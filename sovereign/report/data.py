@@ -11,7 +11,8 @@ import pandas as pd
 from ..io import read_table
 
 log = logging.getLogger(__name__)
-TABLES = ("queries", "papers", "claims", "claim_support", "claim_checks", "tribunal_reviews", "verdicts")
+TABLES = ("queries", "papers", "claims", "claim_support", "claim_checks", "tribunal_reviews", "verdicts", "answers",
+          "study_frames")
 
 
 def _table(con, table: str, study: str | None) -> pd.DataFrame:

@@ -90,7 +90,8 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
                   out_md: str | None = None, charts_dir: str | None = None, suites: list[str] | None = None,
                   images: bool = True, png_scale: float = 1.0,
                   cache_dir: str | None = None, tolerance: float = 0.15, cpu_baseline_backend: str = "pytorch",
-                  cpu_baseline_precision: str = "fp32", devices_file: str | None = None) -> dict:
+                  cpu_baseline_precision: str = "fp32", devices_file: str | None = None,
+                  frame_path: str | None = None) -> dict:
     """Write the study's self-contained HTML report (and Markdown, chart images) from the warehouse."""
     from . import charts, sections
     from .data import reference_results
@@ -121,8 +122,10 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     body = [f"<h1>sovereign study: {esc(study)}</h1>", f'<p class="q">{esc(question)}</p>',
             f"<p>Generated {esc(dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))} "
             f"from <code>{esc(db_path)}</code>.</p>"]
-    body += sections.provenance_section(data["claims"])
+    frame = read_json(frame_path) if frame_path else None
+    body += sections.answer_section(data.get("answers")) + sections.provenance_section(data["claims"])
     body += sections.verdict_section(data["verdicts"])
+    body += sections.frame_section(frame)
     body += ["<h2>Charts</h2>"] + chart_html
     body += sections.results_section(bench) + sections.claims_section(data["claim_checks"])
     body += sections.tribunal_section(data["tribunal_reviews"]) + sections.revision_section(data["verdicts"])
@@ -140,7 +143,7 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     write_text(out_html, page(f"sovereign — {study}", body, head_js))
     written = [out_html]
     if out_md:
-        write_text(out_md, render_markdown(study, question, data, screening, routing))
+        write_text(out_md, render_markdown(study, question, data, screening, routing, frame))
         written.append(out_md)
     if charts_dir and images:
         written += save_images(specs, charts_dir, png_scale)

@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from .sections import SYNTHETIC_NOTE, best_table, provenance_note
+from .sections import SYNTHETIC_NOTE, answer_items, best_table, provenance_note
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#])")
 
@@ -45,7 +45,8 @@ def confidence_label(c) -> str:
     return "high" if c >= 0.7 else "medium" if c >= 0.4 else "low"
 
 
-def render_markdown(study: str, question: str, data: dict, screening: dict, routing: bool) -> str:
+def render_markdown(study: str, question: str, data: dict, screening: dict, routing: bool,
+                    frame: dict | None = None) -> str:
     """Abstract, Introduction, Methodology, Results, Uncertainties, Extracted Claims, References."""
     papers, checks, verdicts, bench, queries = (data["papers"], data["claim_checks"], data["verdicts"],
                                                  data["bench"], data["queries"])
@@ -57,8 +58,17 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
     decision = (f"The tribunal's decision is **{md(last['decision'])}** (score {float(last['score']):.2f}/10 after "
                 f"round {int(last['round'])}, {int(last['verified_claims'])} claims verified by measurement)."
                 if last is not None else "No verdict has been reached yet.")
+    findings, untested = answer_items(data.get("answers"))
+    answer = []
+    if findings:
+        answer = ["## Answer", ""]
+        for f in findings:
+            answer += [md(f), ""]
+        if untested:
+            answer += ["Not tested here (and what would test it):", ""] + [f"- {md(u)}" for u in untested[:12]] + [""]
     note = provenance_note(data["claims"])
-    out = [f"# {md(study)}: {md(question)}", ""] + ([f"> **Where the claims come from.** {md(note)}", ""] if note else []) + [
+    out = [f"# {md(study)}: {md(question)}", ""] + answer + (
+        [f"> **Where the claims come from.** {md(note)}", ""] if note else []) + ["## Verdict", "", decision, "",
            "## Abstract", "",
            f"We screened {len(papers)} retrieved papers ({len(kept)} kept), extracted {len(checks)} claims and checked "
            f"them against {len(ok)} benchmark measurements on {md(', '.join(devices)) or 'no device'}: "
@@ -108,6 +118,8 @@ def render_markdown(study: str, question: str, data: dict, screening: dict, rout
             unc.append(f"{md(r.claim_id)} untestable: {md(r.reason)}")
         for r in checks[checks["plausibility"] == "implausible"].itertuples():
             unc.append(f"{md(r.claim_id)} implausible: {md(r.plausibility_reason if hasattr(r, 'plausibility_reason') else r.reason)}")
+    for c in (frame or {}).get("off_frame", [])[:12]:
+        unc.append(f"{md(c['claim_id'])} ({md(c['paper_id'])}) left out, off the question's frame: {md(c['reason'])}")
     unc.append("Measurements use synthetic inputs and random weights; absolute figures depend on the host.")
     out += ["## Uncertainties", ""] + [f"- {u}" for u in unc] + [""]
     claims_tbl = checks.copy()

@@ -86,13 +86,54 @@ def not_run_table(bench: pd.DataFrame) -> pd.DataFrame:
                        as_index=False)["batch_size"].agg(lambda s: ", ".join(str(int(b)) for b in sorted(s)))
 
 
+def answer_items(answers: pd.DataFrame) -> tuple[list[str], list[str]]:
+    """(findings, what could not be tested) of a study's answer, in plain sentences."""
+    if answers is None or answers.empty:
+        return [], []
+    findings = [f"{r['comparison']}: {r['finding']}" + (" (conditional on a claimed figure)" if bool(r["conditional"]) else "")
+                for r in answers.to_dict("records")]
+    untested = sorted({u.strip() for x in answers["untested"].dropna() for u in str(x).split("; ") if u.strip()})
+    return findings, untested
+
+
+def answer_section(answers: pd.DataFrame) -> list[str]:
+    """The study's answer: what this run measured per comparison, then what it could not test."""
+    findings, untested = answer_items(answers)
+    if not findings:
+        return ['<h2 id="answer">Answer</h2><p>No answer yet (the tribunal stage has not run for this study).</p>']
+    out = ['<h2 id="answer">Answer</h2>'] + [f'<p class="answer">{esc(f)}</p>' for f in findings]
+    if untested:
+        out.append(f"<details><summary>Not tested here ({len(untested)}), and what would test it</summary><ul>"
+                   + "".join(f"<li>{esc(u)}</li>" for u in untested[:12]) + "</ul></details>")
+    return out
+
+
+def frame_section(frame: dict | None) -> list[str]:
+    """The question frame with each element's coverage, and the claims left out with the reason."""
+    if not frame:
+        return []
+    cover = frame.get("drift", {}).get("elements", [])
+    rows = pd.DataFrame([{"element": e["element"], "field": e.get("field") or "", "value": e["value"],
+                          "covered": "yes" if e["covered"] else "no", "by": ", ".join(e.get("by", []))} for e in cover])
+    off = pd.DataFrame(frame.get("off_frame", []), columns=["claim_id", "paper_id", "reason"])
+    out = ["<h2>What the question is about</h2>",
+           "<p>Only claims whose structured fields overlap this frame are checked and judged.</p>"]
+    if len(rows):
+        out.append(table(rows, [("element", "element"), ("field", "field"), ("value", "value"),
+                                ("covered", "covered by on-frame evidence"), ("by", "by")]))
+    out.append(f"<h3>Claims off the frame ({len(off)}): listed, never checked or scored</h3>")
+    if len(off):
+        out.append(table(off, [("claim_id", "claim"), ("paper_id", "paper"), ("reason", "reason")]))
+    return out
+
+
 def verdict_section(verdicts: pd.DataFrame) -> list[str]:
     """The decision (final round) and every round's score."""
     if verdicts.empty:
         return ["<h2>Verdict</h2><p>No verdict yet (the verdicts stage has not run for this study).</p>"]
     last = verdicts.sort_values("round").iloc[-1]
     cls = {"ACCEPT": "ok", "REJECT": "bad"}.get(str(last["decision"]), "warn")
-    return ["<h2>Verdict</h2>",
+    return ['<h2 id="verdict">Verdict</h2>',
             f'<p class="verdict {cls}"><b>{esc(last["decision"])}</b> after round {int(last["round"])}: score '
             f'{float(last["score"]):.2f} / 10, {int(last["verified_claims"])} claims verified by measurement.</p>',
             f"<p>Reasons: {esc(last['reasons'])}</p>",

@@ -14,33 +14,12 @@ from .drift import check_drift
 from .evidence import paper_texts, reground
 from .hardware import load_hardware
 from .llm import ask_or_note
-from .roles import RoundState, render, skeptic, synthesizer, validator
+from .answer import answer_rows, build_answer
+from .rubric import WEIGHTS
+from .roles import RoundState, decide, render, skeptic, synthesizer, validator, verified
 from .settings import CheckConfig, TribunalConfig
 
 log = logging.getLogger(__name__)
-
-
-def decide(score: float, verified: int, drift: dict, contradicted: list[str], cfg: TribunalConfig,
-           revision_follows: bool) -> tuple[str, list[str]]:
-    """The policy: REVISE when a revision round follows; then REJECT for topic drift or contradiction,
-    ACCEPT with score and verified claims, else ESCALATE_TO_OWNER."""
-    if revision_follows:
-        return "REVISE", [f"score {score:.2f} < {cfg.revision_below}: revision round gathers more evidence"]
-    reasons = []
-    if drift["drift"]:
-        reasons.append("topic drift: " + "; ".join(drift["reasons"]))
-    if contradicted:
-        reasons.append(f"claims contradicted by measurement: {', '.join(contradicted)}")
-    if reasons:
-        return "REJECT", reasons
-    if score >= cfg.accept_score and verified >= cfg.min_verified:
-        return "ACCEPT", [f"score {score:.2f} >= {cfg.accept_score}, {verified} verified claims >= {cfg.min_verified}, "
-                          "no topic drift"]
-    if score < cfg.accept_score:
-        reasons.append(f"score {score:.2f} < {cfg.accept_score}")
-    if verified < cfg.min_verified:
-        reasons.append(f"{verified} verified claims < {cfg.min_verified} needed")
-    return "ESCALATE_TO_OWNER", reasons
 
 
 def _evidence_text(texts: dict, claims: pd.DataFrame) -> str:
@@ -53,10 +32,12 @@ def _judge(state: RoundState, cfg: TribunalConfig, revision_possible: bool) -> d
     v_score, v_items = validator(state)
     y_score, y_items = synthesizer(state, s_score, v_score)
     checks = state.checks
-    verified = int((checks["status"] == "REPRODUCED").sum()) if not checks.empty else 0
+    n_verified = len(verified(state)[0])
     contradicted = checks.loc[checks["contradicted"].astype(bool), "claim_id"].tolist() if not checks.empty else []
     follows = revision_possible and y_score < cfg.revision_below
-    decision, reasons = decide(y_score, verified, state.drift, contradicted, cfg, follows)
+    decision, reasons = decide(state, y_score, cfg.accept_score, cfg.min_verified, cfg.revision_below, follows)
+    y_items = y_items + [{"item": f"decision {decision}: " + "; ".join(reasons), "points": 0,
+                          "evidence": ["role:SKEPTIC", "role:VALIDATOR"]}]
     summary = {"study": state.study, "round": state.round, "question": state.question,
                "claims": checks[["claim_id", "status", "claimed_value", "measured_value", "plausibility", "reason"]]
                .head(40).to_dict("records") if not checks.empty else [], "drift": state.drift}
@@ -67,7 +48,7 @@ def _judge(state: RoundState, cfg: TribunalConfig, revision_possible: bool) -> d
         reviews.append({"study": state.study, "round": state.round, "role": role, "score": round(score, 3),
                         "rationale": render(items), "items": json.dumps(items, ensure_ascii=False),
                         "deterministic": True, **llm})
-    return {"reviews": reviews, "score": y_score, "verified": verified, "decision": decision, "reasons": reasons,
+    return {"reviews": reviews, "score": y_score, "verified": n_verified, "decision": decision, "reasons": reasons,
             "contradicted": contradicted}
 
 
@@ -123,9 +104,12 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
                  out_verdicts: str, out_checks: str, support_path: str | None = None, fulltext_path: str | None = None,
                  verdicts_cfg: dict | None = None, tribunal_cfg: dict | None = None, embed_cfg: dict | None = None,
                  keep_threshold: float = 0.45, reference_paths: list[str] | None = None,
-                 requery_path: str | None = None, claims_cfg: dict | None = None) -> dict:
+                 requery_path: str | None = None, claims_cfg: dict | None = None, frame_path: str | None = None,
+                 out_answer: str | None = None, out_answers: str | None = None, weights: dict | None = None) -> dict:
     """Stage entry: judge one study (with a revision round when the score is low) and write its verdict.
 
+    The drift is the question frame's (`frame_path`, written by frame_study) when given. The answer
+    (`out_answer`, `out_answers`) is built from the final round's checks and rows, and the tribunal judges it.
     Round 1 sees the study's suites; the revision round sees every benchmark row of every suite and device;
     both see the reference rows of `reference_paths` (read_reference_results' output: files measured elsewhere,
     labelled with their date, deciding claims only with verdicts.reference_decides); and the papers
@@ -138,9 +122,30 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
     refs = list(reference_paths or [])
     bench1 = Bench(read_bench(list(bench_paths) + refs, suites), load_hardware(ccfg.devices_file), ccfg.reference_decides)
     kept1 = paper_texts(papers, fulltext, kept_only=True)
-    drift1 = check_drift(question, screening, _evidence_text(kept1, claims), cfg.drift_min_term_share)
+    frame = read_json(frame_path) if frame_path else None
+    if frame is not None:  # evidence is what the frame kept: the on-frame claims' papers
+        on_papers = set(claims["paper_id"]) if not claims.empty else set()
+        kept1 = {pid: t for pid, t in paper_texts(papers, fulltext, kept_only=False).items() if pid in on_papers}
+    raw_v = dict(verdicts_cfg or {})
+    flags = {"count_class_matches": bool(raw_v.get("count_class_matches", False)),
+             "reference_decides": bool(raw_v.get("reference_decides", False)),
+             "weights": {**WEIGHTS, **(weights or {})}}  # `weights`: the calibration tests perturb the rubric
+
+    def drift_of(kept):
+        return frame["drift"] if frame is not None else check_drift(question, screening, _evidence_text(kept, claims),
+                                                                    cfg.drift_min_term_share)
+
+    # the answer states what this run measured: every suite's rows of this run, never the committed result files
+    # the revision round adds for the checks (rows from a listed reference file stay, labelled `reference`)
+    run_bench = Bench(read_bench(bench_paths, None), bench1.hw)
+
+    def answer_of(checks, _bench):
+        return build_answer(frame, checks, run_bench, claims) if frame is not None else {}
+
+    drift1 = drift_of(kept1)
     state1 = RoundState(study, 1, question, drift1, checks1, claims, kept1, bench1.devices,
-                        sorted(set(bench1.df["suite"].dropna())))
+                        sorted(set(bench1.df["suite"].dropna())), answer=answer_of(checks1, bench1), bench=bench1.df,
+                        **flags)
     rounds = [(state1, _judge(state1, cfg, revision_possible=True))]
     final_checks, revision = checks1.copy(), None
     if rounds[0][1]["decision"] == "REVISE":
@@ -155,10 +160,11 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
         kept_new = found.loc[found["kept"], "paper_id"].tolist() if len(found) else []
         kept2 = {**kept1, **{pid: t for pid, t in paper_texts(papers2, fulltext, kept_only=False).items()
                              if pid in recovered or pid in kept_new}}
-        drift2 = check_drift(question, screening, _evidence_text(kept2, claims), cfg.drift_min_term_share)
+        drift2 = drift_of(kept2)
         checks2 = check_frame(study, claims, support, bench2, ccfg, cfg.contradiction_factor, round_no=2)
         state2 = RoundState(study, 2, question, drift2, checks2, claims, kept2, bench2.devices,
-                            sorted(set(bench2.df["suite"].dropna())), rg["corroboration"])
+                            sorted(set(bench2.df["suite"].dropna())), rg["corroboration"],
+                            answer=answer_of(checks2, bench2), bench=bench2.df, **flags)
         rounds.append((state2, _judge(state2, cfg, revision_possible=False)))
         changes = _changes(checks1, checks2)
         revision = {"bench_rows_before": int(len(bench1.df)), "bench_rows_after": int(len(bench2.df)),
@@ -191,13 +197,19 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
                       "evidence_changes": json.dumps(revision, default=str) if state.round == 2 else None})
     write_parquet(out_verdicts, pd.DataFrame(vrows))
     last = rounds[-1][1]
+    answer = rounds[-1][0].answer
+    if out_answer:
+        write_json(out_answer, {**answer, "decision": last["decision"], "reasons": last["reasons"]})
+    if out_answers:
+        write_parquet(out_answers, answer_rows(answer) if answer else answer_rows({"study": study, "comparisons": []}))
     verdict = {"study": study, "question": question, "decision": last["decision"], "score": round(last["score"], 3),
                "round": len(rounds), "verified_claims": last["verified"], "reasons": last["reasons"],
                "rounds": [{"round": s.round, "decision": j["decision"], "score": round(j["score"], 3),
                            "verified_claims": j["verified"], "reasons": j["reasons"], "drift": s.drift,
                            "reviews": [{k: r[k] for k in ("role", "score", "rationale", "llm_score", "llm_rationale")}
                                        for r in j["reviews"]]} for s, j in rounds],
-               "revision": revision,
+               "revision": revision, "frame": {k: v for k, v in (frame or {}).items() if k != "on_frame"},
+               "answer": answer.get("summary", []),
                "policy": {"revision_below": cfg.revision_below, "accept_score": cfg.accept_score,
                           "min_verified": cfg.min_verified, "contradiction_factor": cfg.contradiction_factor}}
     write_json(out_json, verdict)
