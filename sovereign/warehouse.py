@@ -82,7 +82,9 @@ def _frame(table: str, paths: list[str]) -> pd.DataFrame:
             continue
         missing = [c for c in CONTRACT[table] if c not in df.columns]
         if missing:
-            raise WarehouseError(f"{p}: rows for table '{table}' lack contract columns {missing}")
+            raise WarehouseError(f"{p}: rows for table '{table}' lack contract columns {missing}; the file was written "
+                                 "by an older sovereign: delete it (or run snakemake with --forcerun on the rule "
+                                 "that writes it) so this version measures or derives it again")
         frames.append(df)
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype="object") for c in CONTRACT[table]})
