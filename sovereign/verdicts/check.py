@@ -12,6 +12,7 @@ from ..io import read_table, write_parquet
 from .hardware import Hardware, load_hardware
 from .match import ROUTING_SUITE, Bench, clean, row_key, side
 from .plausibility import as_number, assess
+from .protocols import check_with_protocol
 from .settings import CheckConfig
 
 log = logging.getLogger(__name__)
@@ -307,7 +308,7 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
     sup = {} if support is None or support.empty else support.set_index("claim_id").to_dict("index")
     out = []
     for claim in claims.to_dict("records"):
-        res = check_claim(claim, bench, bench.hw, cfg)
+        res = check_with_protocol(check_claim, claim, bench, bench.hw, cfg)  # the paper's protocol's rows
         plaus = assess(claim, bench.hw, cfg)
         s = sup.get(claim["claim_id"], {})
         support_v, grounded = as_number(s.get("text_support")), s.get("numbers_grounded")
