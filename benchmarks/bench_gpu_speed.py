@@ -119,6 +119,7 @@ def speed(args, device: DeviceSpec, out_dir: Path) -> list[dict]:
             except BackendUnavailable as exc:
                 rows.append({"variant": variant, "precision": precision, "status": "unavailable", "reason": str(exc)})
                 log.warning("%s %s: unavailable: %s", precision, variant, exc)
+                (out_dir / "speed.json").write_text(json.dumps(rows, indent=1, default=str))
                 continue
             for batch in args.batches:
                 if time.time() - started > args.budget_s:
