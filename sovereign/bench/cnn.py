@@ -69,10 +69,7 @@ def run_sweep(config: dict, device: str, out_dir: str, models=None, backends=Non
     spec = DeviceSpec.from_config(device, entry)
     cnn = dict(config.get("bench", {}).get("suites", {}).get("cnn", {}))
     if timing:
-        merged = {**cnn.get("timing", {}), **timing}
-        if "time_budget_s" in timing and "min_duration_s" not in timing and "min_duration_s" in merged:
-            merged["min_duration_s"] = min(merged["min_duration_s"], timing["time_budget_s"])  # a shorter budget wins
-        cnn["timing"] = merged
+        cnn["timing"] = {**cnn.get("timing", {}), **timing}
     if protocols:
         cnn["protocols"] = list(protocols)
     suite = CnnSuite.from_config(cnn)

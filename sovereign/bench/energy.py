@@ -80,8 +80,9 @@ class RaplMeter(EnergyMeter):
     source = "rapl"
     update_period_s = 0.001  # RAPL counters update about every millisecond
 
-    def __init__(self, root: Path | str | None = None):
+    def __init__(self, root: Path | str | None = None, read_uj=None):
         root = Path(root or POWERCAP_ROOT)
+        self.read_uj = read_uj  # a seam: a callable returning each package's counter (tests drive a known power)
         # top-level packages only (intel-rapl:0, not the core/dram sub-zones intel-rapl:0:0)
         self.zones = sorted(p for p in root.glob("intel-rapl:*") if p.name.count(":") == 1
                             and (p / "energy_uj").exists())
@@ -100,7 +101,7 @@ class RaplMeter(EnergyMeter):
 
     def _read_j(self):
         # per-zone raw counters, so one zone wrapping around its range does not corrupt the sum
-        values = [self._int(z / "energy_uj") for z in self.zones]
+        values = list(self.read_uj()) if self.read_uj else [self._int(z / "energy_uj") for z in self.zones]
         return None if any(v is None for v in values) else values
 
     def _delta_j(self, e0: list, e1: list) -> float:

@@ -53,7 +53,10 @@ class GraphRunner:
     def replay(self, x):
         """Replay the graph captured for x's shape on the runner's stream; the output is the graph's static tensor."""
         torch = self.torch
-        graph, static_in, static_out, _ = self.graphs[(tuple(x.shape), x.dtype)]
+        key = (tuple(x.shape), x.dtype)
+        if key not in self.graphs:  # a shape nobody built for: capture now rather than fail
+            self.capture(x)
+        graph, static_in, static_out, _ = self.graphs[key]
         self.stream.wait_stream(torch.cuda.current_stream())  # inputs prepared on the default stream
         with torch.cuda.stream(self.stream):
             if x.data_ptr() != static_in.data_ptr():

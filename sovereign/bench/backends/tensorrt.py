@@ -127,6 +127,10 @@ class TensorRTBackend(Backend):
             raise RuntimeError("TensorRT execute_async_v3 failed")
         return out
 
+    def to_numpy(self, output):
+        self._stream.synchronize()  # the engine wrote `output` on its own stream; the copy runs on the default one
+        return super().to_numpy(output)
+
     def reset_peak_memory(self) -> None:
         self.torch.cuda.synchronize()
         self.torch.cuda.reset_peak_memory_stats()

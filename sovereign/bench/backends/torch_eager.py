@@ -69,6 +69,11 @@ class TorchEagerBackend(Backend):
         """With CUDA graphs: capture this shape's graph (on the own stream) before timing."""
         return self.graphs.capture(inputs) if getattr(self, "graphs", None) is not None else {}
 
+    def to_numpy(self, output):
+        if self.stream is not None:
+            self.stream.synchronize()  # the graph wrote its output on its own stream, not the default one
+        return super().to_numpy(output)
+
     def prepare(self, host_batch):
         return host_batch.to(self.dev, dtype=self.dtype, memory_format=self.memory_format, non_blocking=False)
 
