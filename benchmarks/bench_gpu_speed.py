@@ -90,10 +90,11 @@ def time_variant(b, x, timing: TimingConfig, protocol: str = "stable", settings:
     """(stats, build facts, prepared input, output) of one backend on input x."""
     prepared = b.prepare(x)
     built = b.build_for(prepared)
-    out = b.run(prepared)
+    # copied out before timing: a CUDA-graph output is overwritten (and guarded) by the next replay
+    out = b.to_numpy(b.run(prepared))
     stats = run_protocol(protocol, lambda: b.run(prepared), timing, settings or ProtocolSettings(), b.timer,
                          stream=b.stream)
-    return stats, built, b.to_numpy(out)
+    return stats, built, out
 
 
 def rel_err(out, ref) -> float:
