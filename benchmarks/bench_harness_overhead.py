@@ -3,7 +3,7 @@
 Both time the same prepared model on the same input in the same process; the bare loop is
 written out here (CUDA events + synchronize per iteration on a GPU, perf_counter on a CPU)
 with none of the harness's machinery (rounds, stability check, NVML sampling thread,
-memory cap, result objects). They alternate for several trials; the overhead is the
+memory cap, energy meter, result objects). They alternate for several trials; the overhead is the
 relative difference of the medians of their per-trial medians. Target: under 2%.
 
     PYTHONPATH=. python3 benchmarks/bench_harness_overhead.py --device cpu --batch 8
@@ -61,6 +61,7 @@ def main(argv=None) -> int:
     ap.add_argument("--trials", type=int, default=5, help="alternating harness/bare trials")
     ap.add_argument("--iterations", type=int, default=100, help="bare-loop iterations per trial")
     ap.add_argument("--time-budget", type=float, default=10.0, help="harness time budget per trial (s)")
+    ap.add_argument("--protocol", default="stable", choices=["stable", "deepgap"], help="the harness protocol timed")
     ap.add_argument("--json", help="also write the result here")
     args = ap.parse_args(argv)
 
@@ -82,12 +83,12 @@ def main(argv=None) -> int:
 
     harness, plain, iters = [], [], []
     for _ in range(args.trials):
-        stats, _, _ = _measure_point(backend, job, args.batch, "")
+        stats, _, _, _ = _measure_point(backend, job, args.batch, "", args.protocol)
         harness.append(stats.median_ms)
         iters.append(stats.iterations)
         plain.append(bare_median_ms(bare, args.iterations, 10, cuda))
     h, b = statistics.median(harness), statistics.median(plain)
-    result = {"device": args.device, "model": args.model, "backend": args.backend, "precision": args.precision,
+    result = {"protocol": args.protocol, "device": args.device, "model": args.model, "backend": args.backend, "precision": args.precision,
               "batch": args.batch, "harness_median_ms": h, "bare_median_ms": b, "overhead_pct": 100.0 * (h - b) / b,
               "harness_trials_ms": harness, "bare_trials_ms": plain, "harness_iterations": iters,
               "bare_iterations": args.iterations, "trials": args.trials}

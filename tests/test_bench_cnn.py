@@ -9,11 +9,13 @@ import pytest
 import yaml
 
 from sovereign.bench.cnn import job_paths, run_sweep
+from sovereign.bench.env import cpu_isa
 from sovereign.bench.errors import DeviceMismatchError
 from sovereign.warehouse import load_warehouse, query
 
 ROOT = Path(__file__).resolve().parent.parent
-FAST = {"warmup": 1, "min_iterations": 3, "max_iterations": 12, "round_iterations": 3, "time_budget_s": 0.6}
+FAST = {"warmup": 1, "min_iterations": 3, "max_iterations": 12, "round_iterations": 3, "time_budget_s": 0.6,
+        "min_duration_s": 0.0}
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +44,10 @@ def test_cpu_runs_are_real_and_labelled(cpu_run):
                    ("onnxruntime", "int8", 1, "ok"), ("onnxruntime", "int8", 2, "ok"),
                    ("torch_eager", "fp32", 1, "ok"), ("torch_eager", "fp32", 2, "ok")]
     assert (df.latency_ms_p50 > 0).all() and (df.iterations >= 3).all()
-    assert (df.latency_ms_p50 <= df.latency_ms_p90).all() and (df.latency_ms_p90 <= df.latency_ms_p99).all()
+    assert (df.latency_ms_p50 <= df.latency_ms_p90).all()
+    # at most 12 samples: no p99, and the row says why
+    assert df.latency_ms_p99.isna().all() and df.latency_ms_p99_note.str.startswith("p99 needs at least 100").all()
+    assert set(df.protocol) == {"stable"}
     assert (df.throughput_ips == df.batch_size / (df.latency_ms_p50 / 1000)).all()
     assert (df.throughput_wall_ips > 0).all() and set(df.stop_reason) <= {"stable", "time_budget", "max_iterations"}
     assert set(df.device) == {"cpu"} and set(df.gpu_name) == {""} and set(df.timer) == {"perf_counter"}
@@ -55,7 +60,10 @@ def test_int8_states_its_synthetic_calibration_and_agreement(cpu_run):
     _, df = cpu_run
     int8 = df[df.precision == "int8"].iloc[0]
     assert int8.calibration.startswith("synthetic calibration: 4 batches x 8 seeded N(0,1) images (seed 0)")
-    assert "activations QUInt8, weights QInt8" in int8.calibration
+    assert "activations QUInt8, weights QInt8 per-channel, quant_pre_process" in int8.calibration
+    assert int8.quant_pre_process and int8.quant_per_channel and int8.quant_format == "QDQ"
+    assert int8.ort_graph_optimization == "ORT_ENABLE_ALL" and int8.ort_threads == 2
+    assert int8.cpu_isa == cpu_isa()["cpu_isa"]  # the row lists the ISA flags this machine reports
     assert int8.providers_used == "CPUExecutionProvider"
     fp32 = df[(df.backend == "onnxruntime") & (df.precision == "fp32")].iloc[0]
     assert fp32.agreement_max_abs_err < 1e-3  # same FP32 maths as torch

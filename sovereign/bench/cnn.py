@@ -56,7 +56,8 @@ def plan_sweep(config: dict, device: str, models=None, backends=None, precisions
 def run_sweep(config: dict, device: str, out_dir: str, models=None, backends=None, precisions=None,
               batch_sizes=None, skip_existing: bool = False, allow_mismatch: bool | None = None,
               memory_cap_mb: int | None = None, timing: dict | None = None, channels_last: bool | None = None,
-              config_hash: str = "", reported_gpu_name: str | None = None) -> list[dict]:
+              config_hash: str = "", reported_gpu_name: str | None = None, protocols=None,
+              compile_mode: str | None = None, cuda_graphs: bool | None = None) -> list[dict]:
     """Run every job of a sweep on `device`, writing the same files as the workflow; return all rows."""
     entry = dict(config["devices"][device]) if device in (config.get("devices") or {}) else None
     if entry is None:
@@ -69,10 +70,17 @@ def run_sweep(config: dict, device: str, out_dir: str, models=None, backends=Non
     cnn = dict(config.get("bench", {}).get("suites", {}).get("cnn", {}))
     if timing:
         cnn["timing"] = {**cnn.get("timing", {}), **timing}
+    if protocols:
+        cnn["protocols"] = list(protocols)
     suite = CnnSuite.from_config(cnn)
     grid = suite.grid(spec)
     if channels_last is not None:
         grid.channels_last = channels_last
+    if compile_mode is not None:
+        grid.compile_mode = compile_mode
+        grid.__post_init__()  # the same check, naming the key, as the config gets
+    if cuda_graphs is not None:
+        grid.cuda_graphs = cuda_graphs
     cache_dir = config.get("bench", {}).get("cache_dir", "results/bench/cache")
     all_rows = []
     for model, backend, precision in plan_sweep(config, device, models, backends, precisions):

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field, fields
 
 from .errors import BenchConfigError
+from .protocol import ProtocolSettings, check_protocols
 from .tracker import TimingConfig
 
 BACKENDS = ("torch_eager", "torch_compile", "onnxruntime", "tensorrt")
@@ -86,6 +87,7 @@ class CnnGrid:
     channels_last: bool = False
     compile_mode: str = "default"
     ort_providers: list = field(default_factory=list)
+    cuda_graphs: bool = False
     key: str = "bench.suites.cnn.cpu"
 
     def __post_init__(self):
@@ -111,6 +113,9 @@ class CnnSuite:
     agreement_batch: int = 8
     calibration_batches: int = 4
     calibration_batch_size: int = 8
+    int8_per_channel: bool = True
+    protocols: list = field(default_factory=lambda: ["stable"])
+    protocol_settings: ProtocolSettings = field(default_factory=ProtocolSettings)
     timing: TimingConfig = field(default_factory=TimingConfig)
     cpu: CnnGrid = field(default_factory=CnnGrid)
     gpu: CnnGrid = field(default_factory=lambda: CnnGrid(key="bench.suites.cnn.gpu"))
@@ -118,6 +123,8 @@ class CnnSuite:
     def __post_init__(self):
         for name in ("agreement_batch", "calibration_batches", "calibration_batch_size"):
             _need(getattr(self, name) >= 1, f"bench.suites.cnn.{name}", "must be at least 1")
+        self.protocols = check_protocols(self.protocols, "bench.suites.cnn.protocols")
+        _need(isinstance(self.int8_per_channel, bool), "bench.suites.cnn.int8_per_channel", "expected true or false")
         for model in self.weights:
             _need(model in MODELS, f"bench.suites.cnn.weights.{model}", f"not a known model; use one of {sorted(MODELS)}")
 
@@ -127,6 +134,7 @@ class CnnSuite:
         s = dict(section or {})
         try:
             s["timing"] = TimingConfig(**s.get("timing", {}))
+            s["protocol_settings"] = ProtocolSettings.from_config(s.get("protocol_settings"))
             s["cpu"] = CnnGrid(**s.get("cpu", {}), key="bench.suites.cnn.cpu")
             s["gpu"] = CnnGrid(**s.get("gpu", {}), key="bench.suites.cnn.gpu")
             return cls(**s)

@@ -45,6 +45,27 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+# CPU features that decide how fast INT8/BF16 kernels can be (VNNI dot products, AMX tiles).
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx_vnni",
+             "amx_tile", "amx_int8", "amx_bf16", "amx_fp16", "asimddp", "i8mm", "bf16", "sve")
+
+
+def cpu_isa(cpuinfo: str = "/proc/cpuinfo") -> dict:
+    """Which of ISA_FLAGS the CPU reports, as {'isa_<flag>': bool} plus 'cpu_isa' (the present ones, comma-joined)."""
+    flags: set[str] = set()
+    try:
+        with open(cpuinfo, encoding="utf-8") as fh:
+            for line in fh:
+                # x86 says "flags", Arm says "Features"
+                if line.lower().startswith(("flags", "features")):
+                    flags.update(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        return {"cpu_isa": "", "cpu_isa_note": f"{cpuinfo} is not readable"}
+    present = [f for f in ISA_FLAGS if f in flags]
+    return {"cpu_isa": ",".join(present), **{f"isa_{f}": f in flags for f in ISA_FLAGS}}
+
+
 def _nvml_facts(uuid: str) -> dict:
     """Driver version and the GPU's NVML name/UUID; empty when NVML is missing."""
     from .nvml import open_handle  # lazy: NVML is optional
@@ -103,6 +124,7 @@ def collect_env(kind: str = "cpu", config_hash: str = "") -> dict:
            "platform": platform.platform(), "cpu_model": cpu_model(), "cpu_count": os.cpu_count() or 0,
            "config_hash": config_hash, "run_id": uuid.uuid4().hex[:12],
            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    env.update(cpu_isa())
     env.update(library_versions())
     env.update(torch_build())
     if kind == "cuda":

@@ -1,13 +1,17 @@
 """Power, energy, clocks, temperature and utilisation of a GPU during a timed loop, through NVML.
 
 NVML (the nvidia-ml-py package) is imported lazily; where it or the driver is missing the
-monitor records why and yields no numbers. Energy comes from the GPU's energy counter
-when it advances over the loop, else from integrating the sampled power.
+monitor records why and yields no numbers. Energy comes from the GPU's energy counter read
+at the edges of the timed segments (never warm-up); sampled power inside the segments is
+kept beside it as a cross-check.
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+
+from .energy import EnergyMeter
 
 
 def open_handle(uuid: str = ""):
@@ -23,21 +27,25 @@ def open_handle(uuid: str = ""):
     return pynvml, pynvml.nvmlDeviceGetHandleByIndex(0)
 
 
-class PowerMonitor:
-    """Context manager: samples power and utilisation in a thread; reads clocks/temperature before and after."""
+class PowerMonitor(EnergyMeter):
+    """NVML meter: energy counter across timed segments; a thread samples power/utilisation; clocks/temperature before and after."""
 
-    COUNTER_MIN_S = 1.0
+    source = "nvml"
+    # Hopper/Ampere report power as a 1 s average and the energy counter moves in coarse steps:
+    # shorter windows get no energy figure rather than a wrong one.
+    update_period_s = 1.0
 
     def __init__(self, enabled: bool = True, uuid: str = "", interval_s: float = 0.01):
+        super().__init__("" if enabled else "not a GPU device")
         self.enabled = enabled
         self.uuid = uuid
         self.interval_s = interval_s
-        self.reason = "" if enabled else "not a GPU device"
-        self.summary: dict = {}
         self._samples: list[tuple[float, float, float]] = []
+        self._spans: list[tuple[float, float]] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._nv = self._handle = None
+        self._before: dict = {}
 
     def _state(self) -> dict:
         nv, h = self._nv, self._handle
@@ -52,9 +60,9 @@ class PowerMonitor:
                 out[key] = None
         return out
 
-    def _energy_mj(self):
+    def _read_j(self):
         try:
-            return float(self._nv.nvmlDeviceGetTotalEnergyConsumption(self._handle))
+            return float(self._nv.nvmlDeviceGetTotalEnergyConsumption(self._handle)) / 1000.0
         except Exception:
             return None
 
@@ -71,19 +79,25 @@ class PowerMonitor:
 
     def __enter__(self) -> "PowerMonitor":
         if not self.enabled:
+            self._ok = False
             return self
         try:
             self._nv, self._handle = open_handle(self.uuid)
         except Exception as exc:  # library or driver missing: no power numbers, with the reason
-            self.enabled = False
+            self.enabled, self._ok = False, False
             self.reason = f"NVML unavailable: {type(exc).__name__}: {exc}"
             return self
         self._before = self._state()
-        self._e0 = self._energy_mj()
-        self._t0 = time.perf_counter()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
         return self
+
+    @contextlib.contextmanager
+    def segment(self):
+        t0 = time.perf_counter()
+        with super().segment():
+            yield
+        self._spans.append((t0, time.perf_counter()))
 
     def __exit__(self, exc_type, exc, tb) -> bool:
         if not self.enabled:
@@ -91,28 +105,23 @@ class PowerMonitor:
         self._stop.set()
         if self._thread:
             self._thread.join()
-        elapsed = time.perf_counter() - self._t0
-        e1 = self._energy_mj()
         after = self._state()
-        powers = [p for _, p, _ in self._samples if p == p]
-        utils = [u for _, _, u in self._samples if u == u]
-        counter = (e1 - self._e0) / 1000.0 if self._e0 is not None and e1 is not None and e1 > self._e0 else None
-        pts = [(t, p) for t, p, _ in self._samples if p == p]
-        sampled = (sum((t1 - t0) * (p0 + p1) / 2 for (t0, p0), (t1, p1) in zip(pts, pts[1:])) * elapsed
-                   / (pts[-1][0] - pts[0][0])) if len(pts) >= 2 and pts[-1][0] > pts[0][0] else None
-        # The energy counter advances in coarse steps: over short loops the sampled power is the better estimate.
-        if counter is not None and (elapsed >= self.COUNTER_MIN_S or sampled is None):
-            energy_j, method = counter, "energy_counter"
-        else:
-            energy_j, method = sampled, "power_samples" if sampled is not None else ""
-        self.summary = {
-            "energy_j": energy_j, "energy_method": method, "monitor_s": elapsed,
-            "energy_j_counter": counter, "energy_j_sampled": sampled,
+        inside = [(t, p, u) for t, p, u in self._samples if any(a <= t <= b for a, b in self._spans)]
+        powers = [p for _, p, _ in inside if p == p]
+        utils = [u for _, _, u in inside if u == u]
+        # a cross-check of the counter: mean sampled power inside the window times its length
+        sampled = sum(powers) / len(powers) * self.window_s if powers else None
+        self.extra = {
+            "energy_method": "energy_counter", "energy_j_sampled": sampled,
             "power_w_mean": sum(powers) / len(powers) if powers else None,
             "power_w_max": max(powers) if powers else None,
             "gpu_util_mean": sum(utils) / len(utils) if utils else None,
-            "power_samples": len(self._samples),
+            "power_samples": len(inside),
             **{f"{k}_before": v for k, v in self._before.items()},
             **{f"{k}_after": v for k, v in after.items()},
         }
         return False
+
+    def summary(self) -> dict:
+        """The base summary plus power, utilisation, clocks and temperature."""
+        return {**super().summary(), **getattr(self, "extra", {})}

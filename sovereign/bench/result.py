@@ -46,6 +46,7 @@ class BenchResult:
     agreement: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)
     extras: dict = field(default_factory=dict)
+    protocol: str = "stable"
 
     def __post_init__(self):
         if self.status not in STATUSES:
@@ -57,7 +58,7 @@ class BenchResult:
 
     @property
     def energy_j_per_item(self) -> float | None:
-        """Energy of the timed loop divided by the items it processed (None without NVML)."""
+        """Energy of the timed window divided by the items it processed (None without a readable counter)."""
         energy = self.power.get("energy_j")
         if energy is None or self.stats is None:
             return None
@@ -88,7 +89,11 @@ class BenchResult:
             "stable": bool(st.stable) if st else None,
             "spread": _num(st.spread) if st else None,
             "stop_reason": st.stop_reason if st else "",
+            "protocol": st.protocol if st else self.protocol,
+            "latency_ms_p99_note": (st.p99_note if st else ""),
         })
+        if st:
+            row.update(st.extra)
         row.update({k: v for k, v in self.power.items()})
         row.update({f"agreement_{k}": v for k, v in self.agreement.items()})
         row.update({k: v for k, v in self.env.items() if k not in row})

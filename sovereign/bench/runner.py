@@ -19,9 +19,9 @@ from .env import collect_env, verify_device
 from .errors import BackendUnavailable
 from .memory import is_oom, memory_cap
 from .models import build_model, gflop_per_item, synthetic_batch, weights_id
-from .nvml import PowerMonitor
+from .energy import energy_meter
+from .protocol import run_protocol
 from .result import BenchResult, rows_frame
-from .tracker import measure
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,9 @@ def _agreement(backend, model, suite: CnnSuite) -> dict:
     x = synthetic_batch(suite.agreement_batch, suite.seed + 1)
     with torch.no_grad():
         ref = model(x).numpy()
-    out = backend.to_numpy(backend.run(backend.prepare(x)))
+    prepared = backend.prepare(x)
+    backend.build_for(prepared)  # a compiled backend builds (and records) this batch size's graph here
+    out = backend.to_numpy(backend.run(prepared))
     err = float(np.max(np.abs(out - ref)))
     return {"max_abs_err": err, "rel_err": err / max(float(np.max(np.abs(ref))), 1e-12),
             "top1": float(np.mean(out.argmax(1) == ref.argmax(1))),
@@ -74,30 +76,53 @@ def _context(job: CnnJob, model) -> BackendContext:
                           max_batch=max(max(job.batch_sizes), job.suite.agreement_batch),
                           calibration_batches=job.suite.calibration_batches,
                           calibration_batch_size=job.suite.calibration_batch_size,
-                          weights_id=weights_id(job.weights))
+                          weights_id=weights_id(job.weights), int8_per_channel=job.suite.int8_per_channel,
+                          cuda_graphs=job.grid.cuda_graphs)
 
 
-def _measure_point(backend, job: CnnJob, batch: int, uuid: str) -> tuple:
-    """Time one batch size under the memory cap; return (stats, peak MB, power summary)."""
+def _measure_point(backend, job: CnnJob, batch: int, uuid: str, protocol: str = "stable") -> tuple:
+    """Build for this batch size, then time it with `protocol`; return (stats, peak MB, energy summary, build facts).
+
+    The energy meter counts only the protocol's timed segments: compilation, graph capture
+    and warm-up happen outside them.
+    """
     host = synthetic_batch(batch, job.suite.seed)
     with memory_cap(job.device.memory_cap_mb, job.device.kind):
         backend.reset_peak_memory()
+        prepared = backend.prepare(host)
+        built = backend.build_for(prepared)  # one graph per batch size, before anything is timed
         if job.suite.h2d_in_timed_region:
             def step():
                 return backend.run(backend.prepare(host))
         else:
-            prepared = backend.prepare(host)
-
             def step():
                 return backend.run(prepared)
-        monitor = PowerMonitor(enabled=job.device.kind == "cuda", uuid=uuid)
-        with monitor:
-            stats = measure(step, job.suite.timing, backend.timer)
+        with energy_meter(job.device.kind, uuid) as meter:
+            stats = run_protocol(protocol, step, job.suite.timing, job.suite.protocol_settings, backend.timer,
+                                 window=meter, stream=backend.stream)
         peak = backend.peak_memory_mb()
-    power = dict(monitor.summary)
-    if monitor.reason:
-        power["power_note"] = monitor.reason
-    return stats, peak, power
+    return stats, peak, meter.summary(), built
+
+
+def _point_row(backend, job: CnnJob, batch: int, protocol: str, uuid: str, mismatch: str, point: dict) -> dict:
+    """One (batch, protocol) row: measured, or `oom`/`error` with the exception."""
+    extras = point["extras"]
+    try:
+        stats, peak, power, built = _measure_point(backend, job, batch, uuid, protocol)
+        res = BenchResult(**point, status="mismatch" if mismatch else "ok", reason=mismatch, stats=stats,
+                          peak_mem_mb=peak, power=power)
+        res.extras = {**extras, **built,
+                      "achieved_tflops": stats.throughput_ips(batch) * gflop_per_item(job.model) / 1000}
+        log.info("%s bs=%d %s: p50 %.3f ms, %.1f items/s (%s, %d it)", job.name, batch, protocol, stats.median_ms,
+                 stats.throughput_ips(batch), stats.stop_reason, stats.iterations)
+    except Exception as exc:
+        if not is_oom(exc):
+            log.exception("%s bs=%d failed", job.name, batch)
+        status = "oom" if is_oom(exc) else "error"
+        res = BenchResult(**point, status=status, reason=f"{type(exc).__name__}: {str(exc)[:500]}")
+        log.warning("%s bs=%d: %s", job.name, batch, res.reason)
+        backend.recover()
+    return res.to_row()
 
 
 def run_cnn_job(job: CnnJob, reported_gpu_name: str | None = None, progress: bool = True) -> tuple[list[dict], dict]:
@@ -116,14 +141,16 @@ def run_cnn_job(job: CnnJob, reported_gpu_name: str | None = None, progress: boo
               "timer": "cuda_events" if job.device.kind == "cuda" else "perf_counter",
               "warmup": job.suite.timing.warmup, "rel_spread_bound": job.suite.timing.rel_spread,
               "time_budget_s": job.suite.timing.time_budget_s, "device_kind": job.device.kind,
-              "expected_gpu": job.device.gpu_name, "memory_cap_mb": job.device.memory_cap_mb}
+              "expected_gpu": job.device.gpu_name, "memory_cap_mb": job.device.memory_cap_mb,
+              "min_duration_s": job.suite.timing.min_duration_s}
     report = {"job": {"device": asdict(job.device), "model": job.model, "backend": job.backend,
                       "precision": job.precision, "batch_sizes": job.batch_sizes, "suite": asdict(job.suite),
                       "grid": asdict(job.grid), "weights": job.weights}, "env": env}
 
     def rows_for_all(status, reason, extras=None):
-        return [BenchResult(**base, batch_size=b, status=status, reason=reason, extras={**common, **(extras or {})}).to_row()
-                for b in job.batch_sizes]
+        return [BenchResult(**base, batch_size=b, status=status, reason=reason, protocol=p,
+                            extras={**common, **(extras or {})}).to_row()
+                for b in job.batch_sizes for p in job.suite.protocols]
 
     if mismatch and not env.get("gpu_name"):
         rows = rows_for_all("mismatch", mismatch)
@@ -156,22 +183,9 @@ def run_cnn_job(job: CnnJob, reported_gpu_name: str | None = None, progress: boo
 
         batches = tqdm(batches, desc=f"{job.device.name} {job.name}", unit="batch")
     for batch in batches:
-        point = dict(base, batch_size=batch, agreement=agreement, extras=extras)
-        try:
-            stats, peak, power = _measure_point(backend, job, batch, uuid)
-            res = BenchResult(**point, status="mismatch" if mismatch else "ok", reason=mismatch, stats=stats,
-                              peak_mem_mb=peak, power=power)
-            res.extras = {**extras, "achieved_tflops": stats.throughput_ips(batch) * gflop_per_item(job.model) / 1000}
-            log.info("%s bs=%d: p50 %.3f ms, %.1f items/s (%s, %d it)", job.name, batch, stats.median_ms,
-                     stats.throughput_ips(batch), stats.stop_reason, stats.iterations)
-        except Exception as exc:
-            if not is_oom(exc):
-                log.exception("%s bs=%d failed", job.name, batch)
-            status = "oom" if is_oom(exc) else "error"
-            res = BenchResult(**point, status=status, reason=f"{type(exc).__name__}: {str(exc)[:500]}")
-            log.warning("%s bs=%d: %s", job.name, batch, res.reason)
-            backend.recover()
-        rows.append(res.to_row())
+        for protocol in job.suite.protocols:
+            rows.append(_point_row(backend, job, batch, protocol, uuid, mismatch,
+                                   dict(base, batch_size=batch, agreement=agreement, extras=extras, protocol=protocol)))
     backend.close()
     report.update(status="done", wall_s=time.time() - started)
     return rows, report

@@ -8,6 +8,7 @@ time budget ends it; the stop reason is recorded, so an unstable number is visib
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import statistics
 import time
@@ -31,6 +32,7 @@ class TimingConfig:
     stable_rounds: int = 3
     rel_spread: float = 0.05
     time_budget_s: float = 30.0
+    min_duration_s: float = 0.0
 
     def __post_init__(self):
         for name in ("warmup", "min_iterations", "max_iterations", "round_iterations", "stable_rounds"):
@@ -43,6 +45,9 @@ class TimingConfig:
             raise BenchConfigError(f"timing key 'rel_spread': expected a number in (0, 1), got {self.rel_spread!r}")
         if not (isinstance(self.time_budget_s, (int, float)) and self.time_budget_s > 0):
             raise BenchConfigError(f"timing key 'time_budget_s': expected a positive number, got {self.time_budget_s!r}")
+        # a minimum above the time budget is capped by it (the budget always ends a point)
+        if not (isinstance(self.min_duration_s, (int, float)) and self.min_duration_s >= 0):
+            raise BenchConfigError(f"timing key 'min_duration_s': expected a number >= 0, got {self.min_duration_s!r}")
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -52,6 +57,18 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     pos = (len(sorted_values) - 1) * q / 100.0
     lo, hi = math.floor(pos), math.ceil(pos)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+# Fewest samples for which a tail percentile is more than the largest sample or two (p99: 1 in 100).
+TAIL_MIN_SAMPLES = {99: 100}
+
+
+def tail_percentile(sorted_values: list[float], q: int) -> tuple[float | None, str]:
+    """(percentile, '') when there are enough samples for it, else (None, the reason)."""
+    need = TAIL_MIN_SAMPLES.get(q, 0)
+    if len(sorted_values) < need:
+        return None, f"p{q} needs at least {need} timed samples, this point has {len(sorted_values)}"
+    return _percentile(sorted_values, q), ""
 
 
 def relative_spread(values: list[float]) -> float:
@@ -68,7 +85,7 @@ class LatencyStats:
 
     median_ms: float
     p90_ms: float
-    p99_ms: float
+    p99_ms: float | None
     mean_ms: float
     std_ms: float
     min_ms: float
@@ -78,19 +95,26 @@ class LatencyStats:
     stable: bool
     spread: float
     stop_reason: str
+    p99_note: str = ""
+    protocol: str = "stable"
+    extra: dict = field(default_factory=dict)
     samples_ms: tuple = field(default=(), repr=False)
 
     @classmethod
     def from_samples(cls, samples_ms: list[float], wall_s: float, stable: bool = True,
-                     spread: float = math.nan, stop_reason: str = "fixed") -> "LatencyStats":
-        """Build the summary from raw per-iteration latencies in milliseconds."""
+                     spread: float = math.nan, stop_reason: str = "fixed", protocol: str = "stable",
+                     median_ms: float | None = None, extra: dict | None = None) -> "LatencyStats":
+        """Build the summary from raw per-iteration latencies in milliseconds (`median_ms` overrides the pooled median)."""
         if not samples_ms:
             raise ValueError("no timed iterations to summarise")
         s = sorted(samples_ms)
-        return cls(median_ms=statistics.median(s), p90_ms=_percentile(s, 90), p99_ms=_percentile(s, 99),
+        p99, p99_note = tail_percentile(s, 99)
+        return cls(median_ms=statistics.median(s) if median_ms is None else median_ms, p90_ms=_percentile(s, 90),
+                   p99_ms=p99, p99_note=p99_note,
                    mean_ms=statistics.fmean(s), std_ms=statistics.pstdev(s) if len(s) > 1 else 0.0,
                    min_ms=s[0], max_ms=s[-1], iterations=len(s), wall_s=wall_s, stable=stable,
-                   spread=spread, stop_reason=stop_reason, samples_ms=tuple(samples_ms))
+                   spread=spread, stop_reason=stop_reason, protocol=protocol, extra=dict(extra or {}),
+                   samples_ms=tuple(samples_ms))
 
     def throughput_ips(self, batch_size: int) -> float:
         """Items per second as batch / median latency (the DEEP-GAP definition)."""
@@ -110,10 +134,11 @@ class LatencyStats:
 class LatencyTracker:
     """Context manager timing one iteration per `with` block; samples accumulate in `samples_ms`."""
 
-    def __init__(self, timer: str = "cpu"):
+    def __init__(self, timer: str = "cpu", stream=None):
         if timer not in ("cpu", "cuda"):
             raise BenchConfigError(f"timer must be 'cpu' or 'cuda', not {timer!r}")
         self.timer = timer
+        self.stream = stream  # a backend's own CUDA stream: events must be recorded on it, not the default one
         self.samples_ms: list[float] = []
         self._t0 = 0.0
         if timer == "cuda":
@@ -124,7 +149,7 @@ class LatencyTracker:
 
     def __enter__(self) -> "LatencyTracker":
         if self.timer == "cuda":
-            self._start.record()
+            self._start.record(self.stream)
         else:
             self._t0 = time.perf_counter()
         return self
@@ -133,7 +158,7 @@ class LatencyTracker:
         if exc_type is not None:
             return False
         if self.timer == "cuda":
-            self._end.record()
+            self._end.record(self.stream)
             self._end.synchronize()
             self.samples_ms.append(self._start.elapsed_time(self._end))
         else:
@@ -153,13 +178,28 @@ def synchronize(timer: str) -> None:
         torch.cuda.synchronize()
 
 
+class NoWindow:
+    """A timed-window observer that observes nothing (what `measure` uses without an energy meter)."""
+
+    @contextlib.contextmanager
+    def segment(self):
+        """Bracket one stretch of timed iterations."""
+        yield
+
+
 def measure(fn: Callable[[], object], cfg: TimingConfig, timer: str = "cpu",
-            clock: Callable[[], float] = time.perf_counter) -> LatencyStats:
-    """Warm up, then time `fn` in rounds until the round medians agree within `cfg.rel_spread`."""
+            clock: Callable[[], float] = time.perf_counter, window=None, stream=None) -> LatencyStats:
+    """Warm up, then time `fn` in rounds until the round medians agree within `cfg.rel_spread`
+    (and at least `cfg.min_duration_s` has been timed); `window.segment()` brackets the timed loop only."""
     for _ in range(cfg.warmup):
         fn()
     synchronize(timer)
-    tracker = LatencyTracker(timer)
+    tracker = LatencyTracker(timer, stream)
+    with (window or NoWindow()).segment():
+        return _stable_loop(fn, cfg, tracker, clock)
+
+
+def _stable_loop(fn, cfg: TimingConfig, tracker: LatencyTracker, clock) -> LatencyStats:
     samples = tracker.samples_ms
     round_medians: list[float] = []
     spread = math.inf
@@ -180,7 +220,7 @@ def measure(fn: Callable[[], object], cfg: TimingConfig, timer: str = "cpu",
         if len(samples) - start == cfg.round_iterations:
             round_medians.append(statistics.median(samples[start:]))
             spread = relative_spread(round_medians[-cfg.stable_rounds:]) if len(round_medians) >= cfg.stable_rounds else math.inf
-            if len(samples) >= cfg.min_iterations and spread <= cfg.rel_spread:
+            if len(samples) >= cfg.min_iterations and spread <= cfg.rel_spread and clock() - t0 >= cfg.min_duration_s:
                 reason = "stable"
     wall = clock() - t0
     return tracker.result(wall, stable=reason == "stable", spread=spread, stop_reason=reason)

@@ -39,6 +39,9 @@ def add_parser(sub):
     p.add_argument("--time-budget", type=float, help="seconds of timing per batch size")
     p.add_argument("--warmup", type=int, help="warm-up iterations per batch size")
     p.add_argument("--channels-last", action="store_true", default=None, help="channels-last layout for PyTorch")
+    p.add_argument("--protocol", type=_csv(str), help="protocols, comma-separated: stable, deepgap, mlperf (default: the config's)")
+    p.add_argument("--compile-mode", help="torch.compile mode: default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs")
+    p.add_argument("--cuda-graphs", action="store_true", default=None, help="torch_eager replays static CUDA graphs (GPU)")
     p.add_argument("--summary", help="also write every row of this run to one CSV file")
     return p
 
@@ -77,7 +80,8 @@ def run(args) -> int:
     rows = run_sweep(config, args.device, args.out, models=args.model, backends=args.backend,
                      precisions=args.precision, batch_sizes=args.batch, skip_existing=args.skip_existing,
                      allow_mismatch=True if args.allow_mismatch else None, memory_cap_mb=args.memory_cap_mb,
-                     timing=timing or None, channels_last=args.channels_last,
+                     timing=timing or None, channels_last=args.channels_last, protocols=args.protocol,
+                     compile_mode=args.compile_mode, cuda_graphs=args.cuda_graphs,
                      config_hash=_hash({"devices": config.get("devices"), "bench": config.get("bench")}))
     df = rows_frame(rows)
     if args.summary:
@@ -85,7 +89,7 @@ def run(args) -> int:
 
         with atomic_path(args.summary, suffix=".csv") as tmp:
             df.to_csv(tmp, index=False)
-    cols = ["device", "gpu_name", "model", "backend", "precision", "batch_size", "status", "latency_ms_p50",
+    cols = ["device", "gpu_name", "model", "backend", "precision", "batch_size", "protocol", "status", "latency_ms_p50",
             "throughput_ips", "iterations", "reason"]
     with __import__("pandas").option_context("display.width", 250, "display.max_rows", 1000,
                                               "display.max_colwidth", 60):

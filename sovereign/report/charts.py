@@ -13,8 +13,19 @@ ACTIVATION_COLUMNS = ("real_activations_per_token", "activations_per_token", "re
 ONDEMAND = ("ondemand", "on_demand", "on-demand", "anyexperts", "budgeted")
 TOPK_PREFERRED = ("top2", "topk2", "top_2", "top-2")
 CHART_COLUMNS = ("suite", "device", "gpu_name", "model", "backend", "precision", "batch_size", "status",
-                 "latency_ms_p50", "latency_ms_p99", "throughput_ips", "phase", "workload", "dispatch",
+                 "latency_ms_p50", "latency_ms_p99", "throughput_ips", "phase", "workload", "dispatch", "protocol",
                  *ACTIVATION_COLUMNS)
+# Columns that make rows of one device/backend/precision different measurements: a line never joins two.
+CONTEXT_COLUMNS = ("phase", "workload", "dispatch", "protocol")
+
+
+def context_label(df: pd.DataFrame, columns=CONTEXT_COLUMNS) -> pd.Series:
+    """' / '-joined values of the context columns that vary in `df` ('' where none do)."""
+    label = pd.Series([""] * len(df), index=df.index, dtype=object)
+    for col in columns:
+        if col in df.columns and df[col].fillna("").astype(str).nunique() > 1:
+            label = label + " / " + df[col].fillna("-").astype(str)
+    return label
 
 
 def placeholder(text: str) -> alt.Chart:
@@ -35,12 +46,14 @@ def _ok(bench: pd.DataFrame) -> pd.DataFrame:
         return bench
     ok = bench[(bench["status"] == "ok") & bench["throughput_ips"].notna()]
     ok = ok[[c for c in CHART_COLUMNS if c in ok.columns]].copy()  # only what the charts show: a small page
-    ok["series"] = ok["device"].astype(str) + " / " + ok["backend"].astype(str) + " / " + ok["precision"].astype(str)
+    ok["series"] = (ok["device"].astype(str) + " / " + ok["backend"].astype(str) + " / " + ok["precision"].astype(str)
+                    + context_label(ok))
     return ok
 
 
 def versus_batch(bench: pd.DataFrame, column: str, title: str, log_y: bool = True) -> alt.Chart:
-    """One line per device/backend/precision against batch size, one panel per model."""
+    """One line per device/backend/precision (and phase/workload/dispatch/protocol where they vary) against batch size,
+    one panel per model."""
     ok = _ok(bench)
     if ok.empty or ok[column].isna().all():
         return placeholder(f"no successful measurements for {title.lower()}")
@@ -48,8 +61,9 @@ def versus_batch(bench: pd.DataFrame, column: str, title: str, log_y: bool = Tru
     y = alt.Y(f"{column}:Q", title=title, scale=alt.Scale(type="log" if log_y else "linear"))
     return alt.Chart(ok).mark_line(point=True).encode(
         x=batch_x(ok), y=y,
-        color=alt.Color("series:N", title="device / backend / precision"),
-        tooltip=["device", "gpu_name", "model", "backend", "precision", "batch_size", alt.Tooltip(column, format=",.4g")],
+        color=alt.Color("series:N", title="device / backend / precision / context"),
+        tooltip=["series", "device", "gpu_name", "model", "backend", "precision", "batch_size",
+                 alt.Tooltip(column, format=",.4g")],
     ).properties(width=300, height=220).facet(column=alt.Column("model:N", title=None))
 
 
@@ -150,6 +164,8 @@ def routing_rows(bench: pd.DataFrame) -> pd.DataFrame:
             ok[col] = "all"
         ok[col] = ok[col].fillna("all").astype(str)
     ok["panel"] = ok["phase"] + " / " + ok["workload"]
+    # inside a panel, one line per strategy and per whatever else varies (device, precision, protocol)
+    ok["line"] = ok["backend"].astype(str) + context_label(ok, ("device", "precision", "dispatch", "protocol"))
     return ok
 
 
@@ -182,7 +198,8 @@ def routing_chart(bench: pd.DataFrame) -> alt.Chart:
         return placeholder("no moe_routing measurements")
     x = batch_x(ok, "batch size (samples)")
     tip = ["backend", "device", "precision", "phase", "workload", "batch_size", "latency_ms_p50", "throughput_ips"]
-    base = alt.Chart(ok).encode(x=x, color=alt.Color("backend:N", title="routing strategy"), tooltip=tip)
+    base = alt.Chart(ok).encode(x=x, color=alt.Color("backend:N", title="routing strategy"), detail="line:N",
+                                tooltip=["line", *tip])
     lat = base.mark_line(point=True).encode(y=alt.Y("latency_ms_p50:Q", title="latency p50 (ms)",
                                                     scale=alt.Scale(type="log"))).properties(width=180, height=160)
     thr = base.mark_line(point=True).encode(y=alt.Y("throughput_ips:Q", title="samples/s",

@@ -13,6 +13,7 @@ from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware
 from .match import ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
+from .protocols import check_with_protocol
 from .settings import CheckConfig
 
 log = logging.getLogger(__name__)
@@ -367,7 +368,7 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
     if "status" in claims.columns:  # failed extractions (an unreadable table, an invalid LLM answer) are no claims
         claims = claims[claims["status"].fillna("ok") != "failed"]
     for claim in claims.to_dict("records"):
-        res = bench.annotate(check_claim(claim, bench, bench.hw, cfg))
+        res = bench.annotate(check_with_protocol(check_claim, claim, bench, bench.hw, cfg))  # the paper's protocol's rows
         plaus = assess(claim, bench.hw, cfg)
         # what a claimed activation budget would do here: conditional, never a reproduction of the paper
         cond = conditional_budget(claim, bench) if clean(claim.get("metric")) == "expert_activations" else {}

@@ -26,6 +26,8 @@ class BackendContext:
     calibration_batch_size: int = 8
     ort_providers: list = field(default_factory=list)
     weights_id: str = "random"
+    int8_per_channel: bool = False
+    cuda_graphs: bool = False
 
 
 class Backend(ABC):
@@ -64,6 +66,16 @@ class Backend(ABC):
         if hasattr(output, "detach"):
             return output.detach().float().cpu().numpy()
         return np.asarray(output, dtype=np.float32)
+
+    @property
+    def stream(self):
+        """The CUDA stream the backend's work runs on (None: torch's current stream)."""
+        return None
+
+    def build_for(self, inputs) -> dict:
+        """Build whatever is specific to this input shape (a compiled graph, a captured CUDA graph) before timing;
+        return facts about it for the row."""
+        return {}
 
     def reset_peak_memory(self) -> None:
         """Start a new peak-memory window (GPU backends)."""

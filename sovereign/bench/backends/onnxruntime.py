@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..config import BACKEND_PRECISIONS
 from ..errors import BackendUnavailable
-from ..onnx_export import model_files
+from ..onnx_export import model_files, quant_settings
 from .base import Backend
 
 CPU, CUDA = "CPUExecutionProvider", "CUDAExecutionProvider"
@@ -32,11 +32,15 @@ class OnnxRuntimeBackend(Backend):
         except ImportError as exc:
             raise BackendUnavailable(f"onnxruntime is not installed ({exc})") from None
         self.ort = ort
-        path, note = model_files(self.ctx, "u8s8" if self.ctx.precision == "int8" else None)
+        int8 = self.ctx.precision == "int8"
+        path, note = model_files(self.ctx, "u8s8" if int8 else None)
         asked = self.asked_providers()
         opts = ort.SessionOptions()
+        # All graph rewrites (QDQ -> QLinearConv/QLinearMatMul fusion needs ENABLE_EXTENDED at least).
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        opts.intra_op_num_threads = self.ctx.device.cpus
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL  # a CNN is a chain: parallel mode only adds threads
+        opts.intra_op_num_threads = self.ctx.device.cpus  # the device entry's cores, no more (shared hosts)
+        opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), sess_options=opts, providers=asked)
@@ -44,7 +48,9 @@ class OnnxRuntimeBackend(Backend):
             raise BackendUnavailable(f"onnxruntime refused providers {asked}: {type(exc).__name__}: {exc}") from None
         got = self.session.get_providers()
         self.info = {"providers_asked": ",".join(asked), "providers_used": ",".join(got),
-                     "onnx_file": path.name, "calibration": note, "ort_threads": self.ctx.device.cpus}
+                     "onnx_file": path.name, "calibration": note, "ort_threads": self.ctx.device.cpus,
+                     "ort_graph_optimization": "ORT_ENABLE_ALL", "ort_execution_mode": "sequential",
+                     **(quant_settings("u8s8", self.ctx.int8_per_channel) if int8 else {})}
         missing = [p for p in asked if p not in got]
         if missing:
             raise BackendUnavailable(f"silent fallback: asked onnxruntime for {asked}, the session uses {got} "

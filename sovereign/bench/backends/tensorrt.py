@@ -3,7 +3,9 @@
 INT8 uses explicit quantisation: the same FP32 ONNX export and the same seeded synthetic
 calibration data as ONNX Runtime's INT8, but symmetric signed activations, because
 TensorRT accepts only zero-point-0 INT8 scales. Buffers are torch CUDA tensors and the
-engine runs on torch's current stream, so CUDA events time it like the PyTorch backends.
+engine runs on its own CUDA stream (not torch's default stream, which would add
+synchronisation with everything else queued there); the tracker records its CUDA events
+on that stream.
 """
 from __future__ import annotations
 
@@ -93,6 +95,7 @@ class TensorRTBackend(Backend):
         if self.engine is None:
             raise RuntimeError(f"TensorRT could not load {engine_path}; delete it to rebuild")
         self.context = self.engine.create_execution_context()
+        self._stream = torch.cuda.Stream()
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         self.inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
         self.outputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.OUTPUT]
@@ -113,11 +116,20 @@ class TensorRTBackend(Backend):
         self.context.set_tensor_address(self.outputs[0], out.data_ptr())
         return (x, out)
 
+    @property
+    def stream(self):
+        return self._stream
+
     def run(self, inputs):
         _, out = inputs
-        if not self.context.execute_async_v3(self.torch.cuda.current_stream().cuda_stream):
+        self._stream.wait_stream(self.torch.cuda.current_stream())  # inputs were copied on the default stream
+        if not self.context.execute_async_v3(self._stream.cuda_stream):
             raise RuntimeError("TensorRT execute_async_v3 failed")
         return out
+
+    def to_numpy(self, output):
+        self._stream.synchronize()  # the engine wrote `output` on its own stream; the copy runs on the default one
+        return super().to_numpy(output)
 
     def reset_peak_memory(self) -> None:
         self.torch.cuda.synchronize()

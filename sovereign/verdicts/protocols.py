@@ -1,0 +1,69 @@
+"""Which measurement protocol's rows check a claim: the one its paper states when rows of it exist.
+
+Benchmark rows carry `protocol` (stable, deepgap, mlperf; rows from before the column
+are stable). A claim's protocol comes from its own `protocol` field, else from its paper
+(known protocol papers by arXiv id, or the protocol named in the sentence or title).
+Rows of one protocol only are ever compared, so a point measured twice is not mixed.
+"""
+from __future__ import annotations
+
+import copy
+
+import pandas as pd
+
+DEFAULT = "stable"
+# Papers that define a protocol: DEEP-GAP (20 warm-up, 100 timed, 3 repeats) and MLPerf Inference.
+PROTOCOL_PAPERS = {"2604.14552": "deepgap", "1911.02549": "mlperf"}
+# Words in a claim's sentence or paper title that name a protocol.
+PROTOCOL_WORDS = (("deep-gap", "deepgap"), ("deepgap", "deepgap"), ("mlperf", "mlperf"))
+
+
+def stated_protocol(claim: dict) -> str | None:
+    """The protocol the claim's paper states, or None when it states none we know."""
+    explicit = claim.get("protocol")
+    if isinstance(explicit, str) and explicit.strip():
+        return explicit.strip().lower()
+    paper = str(claim.get("paper_id") or "").strip()
+    base = paper.split("v")[0] if paper[:1].isdigit() else paper
+    if base in PROTOCOL_PAPERS:
+        return PROTOCOL_PAPERS[base]
+    text = " ".join(str(claim.get(k) or "") for k in ("sentence", "paper_title")).lower()
+    for word, protocol in PROTOCOL_WORDS:
+        if word in text:
+            return protocol
+    return None
+
+
+def choose_protocol(protocols: pd.Series, wanted: str | None) -> tuple[str | None, str]:
+    """(protocol to use, the reason's note) given the rows' protocols and the one the paper states."""
+    have = set(protocols.fillna(DEFAULT).astype(str).str.lower()) if len(protocols) else set()
+    if not have:
+        return None, ""
+    if wanted and wanted in have:
+        return wanted, f"protocol {wanted}, as the paper states"
+    fallback = DEFAULT if DEFAULT in have else sorted(have)[0]
+    if wanted:
+        return fallback, f"protocol {fallback}: no {wanted} rows for the paper's protocol"
+    return fallback, f"protocol {fallback}"
+
+
+def bench_for_protocol(bench, claim: dict):
+    """(a Bench restricted to one protocol's rows, the note saying which), for a claim."""
+    df = bench.df
+    if "protocol" not in df.columns:
+        df = df.assign(protocol=DEFAULT)
+    chosen, note = choose_protocol(df["protocol"], stated_protocol(claim))
+    if chosen is None:
+        return bench, note
+    view = copy.copy(bench)  # same hardware table, fewer rows
+    view.df = df[df["protocol"].fillna(DEFAULT).astype(str).str.lower() == chosen].reset_index(drop=True)
+    return view, note
+
+
+def check_with_protocol(check, claim: dict, bench, *args) -> dict:
+    """Run `check(claim, bench_view, *args)` on the chosen protocol's rows; the reason names the protocol."""
+    view, note = bench_for_protocol(bench, claim)
+    res = check(claim, view, *args)
+    if note and res.get("bench_rows") not in (None, "[]"):
+        res = {**res, "reason": f"{res['reason']} ({note})"}
+    return res
