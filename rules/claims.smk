@@ -2,9 +2,7 @@
 import os
 
 
-def _vocab_file(wc):
-    path = config["claims"]["vocab_path"]
-    return path or os.path.join(workflow.basedir, "config", "vocab.yaml")
+VOCAB_FILE = config["claims"]["vocab_path"] or os.path.join(workflow.basedir, "config", "vocab.yaml")
 
 
 # Each rule gets only the keys it uses, so changing a grounding threshold never reruns extraction.
@@ -16,7 +14,7 @@ rule extract_claims:
     input:
         papers="results/{study}/papers.parquet",
         fulltext="results/{study}/fulltext.parquet",
-        vocab=_vocab_file,
+        vocab=VOCAB_FILE,
     output:
         "results/{study}/claims.parquet",
     params:

@@ -25,9 +25,9 @@ rule plan_queries:
         "../scripts/plan_queries.py"
 
 
-def _snapshot_input(wc):
-    lit = config["literature"]
-    return [lit["snapshot_path"]] if lit["source"] in ("snapshot", "auto") else []
+SNAPSHOT_INPUT = (
+    [config["literature"]["snapshot_path"]] if config["literature"]["source"] in ("snapshot", "auto") else []
+)
 
 
 # A search's params hold only the settings its source uses: tuning `literature.arxiv` reruns no
@@ -44,7 +44,7 @@ SEARCH_PARAMS = dict(
 
 rule search_arxiv:
     input:
-        snapshot=_snapshot_input,
+        snapshot=lambda wc: SNAPSHOT_INPUT,
     output:
         "results/{study}/search/{qid}.jsonl",
     params:
@@ -87,7 +87,7 @@ rule screen_papers:
 rule fetch_fulltext:
     input:
         papers="results/{study}/papers.parquet",
-        snapshot=_snapshot_input,
+        snapshot=lambda wc: SNAPSHOT_INPUT,
     output:
         "results/{study}/fulltext.parquet",
     params:

@@ -3,22 +3,17 @@
 import os
 
 
-def _bench_inputs(wc):
-    func = WAREHOUSE_INPUTS.get("bench_results")
-    return func(wc) if func else []
-
-
-def _devices_file(wc):
-    path = config["verdicts"]["devices_file"]
-    return path or os.path.join(workflow.basedir, "config", "devices.yaml")
+DEVICES_FILE = config["verdicts"]["devices_file"] or os.path.join(workflow.basedir, "config", "devices.yaml")
+# Looked up when the DAG is built, after every stage has registered its files.
+BENCH_INPUTS = lambda wc: WAREHOUSE_INPUTS["bench_results"](wc) if "bench_results" in WAREHOUSE_INPUTS else []
 
 
 rule check_claims:
     input:
         claims="results/{study}/claims.parquet",
         support="results/{study}/claim_support.parquet",
-        bench=_bench_inputs,
-        devices=_devices_file,
+        bench=BENCH_INPUTS,
+        devices=DEVICES_FILE,
     output:
         "results/{study}/claim_checks.parquet",
     params:
@@ -40,10 +35,6 @@ rule check_claims:
 REQUERY = config["tribunal"]["requery_max"] > 0
 
 
-def _requery_records(wc):
-    return [f"results/{wc.study}/revision/records.jsonl"] if REQUERY else []
-
-
 localrules:
     requery_arxiv,
 
@@ -54,7 +45,7 @@ rule requery_arxiv:
         papers="results/{study}/papers.parquet",
         fulltext="results/{study}/fulltext.parquet",
         claims="results/{study}/claims.parquet",
-        snapshot=_snapshot_input,
+        snapshot=lambda wc: SNAPSHOT_INPUT,
     output:
         queries="results/{study}/revision/queries.json",
         records="results/{study}/revision/records.jsonl",
@@ -80,10 +71,10 @@ rule tribunal:
         claims="results/{study}/claims.parquet",
         support="results/{study}/claim_support.parquet",
         checks="results/{study}/claim_checks.parquet",
-        bench=_bench_inputs,
-        committed=lambda wc: _committed_results(wc),
-        devices=_devices_file,
-        requery=_requery_records,
+        bench=BENCH_INPUTS,
+        committed=lambda wc: COMMITTED_RESULTS,  # set by rules/warehouse.smk, included later
+        devices=DEVICES_FILE,
+        requery="results/{study}/revision/records.jsonl" if REQUERY else [],
     output:
         verdict="results/{study}/verdict.json",
         reviews="results/{study}/tribunal_reviews.parquet",

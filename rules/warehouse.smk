@@ -1,17 +1,13 @@
 # Warehouse and report: load_warehouse -> render_report (one page per study)
-# (_devices_file comes from verdicts.smk)
+# (DEVICES_FILE comes from verdicts.smk)
 import os
 from pathlib import Path
 
 
-def _warehouse_inputs(wc):
-    return {table: func(wc) for table, func in WAREHOUSE_INPUTS.items()}
-
-
 rule load_warehouse:
     input:
-        unpack(_warehouse_inputs),
-        devices_file=_devices_file,
+        unpack(lambda wc: {table: func(wc) for table, func in WAREHOUSE_INPUTS.items()}),
+        devices_file=DEVICES_FILE,
     output:
         config["warehouse"],
     params:
@@ -33,35 +29,38 @@ rule load_warehouse:
 REPORT_CHARTS = ["throughput", "latency", "speedup", "claims", "tribunal", "routing"]
 
 
-def _committed_results(wc):
-    folder = resource_path(config["report"]["committed_results"])
-    if not folder or not os.path.isdir(folder):
-        return []
-    return sorted(str(p) for p in Path(folder).rglob("*") if p.suffix in (".parquet", ".jsonl", ".csv"))
-
-
-def _report_images():
-    if not config["report"]["images"]:
-        return []
-    charts = [(name, ext) for name in REPORT_CHARTS for ext in ("svg", "png")]
-    return [report(f"results/report/{{study}}/{n}.{e}", category="Charts", subcategory="{study}", labels={"study": "{study}", "chart": n, "format": e}) for n, e in charts]
+COMMITTED_FOLDER = resource_path(config["report"]["committed_results"])
+COMMITTED_RESULTS = (
+    sorted(str(p) for p in Path(COMMITTED_FOLDER).rglob("*") if p.suffix in (".parquet", ".jsonl", ".csv"))
+    if COMMITTED_FOLDER and os.path.isdir(COMMITTED_FOLDER)
+    else []
+)
+# The chart images (path, chart, format); render_report flags each for `snakemake --report`.
+REPORT_IMAGES = [
+    (f"results/report/{{study}}/{name}.{ext}", name, ext)
+    for name in (REPORT_CHARTS if config["report"]["images"] else [])
+    for ext in ("svg", "png")
+]
 
 
 rule render_report:
     input:
         db=config["warehouse"],
         screening="results/{study}/screening.json",
-        committed=_committed_results,
-        devices_file=_devices_file,
+        committed=lambda wc: COMMITTED_RESULTS,
+        devices_file=DEVICES_FILE,
     output:
         html=report("results/report/{study}.html", category="Reports", labels={"study": "{study}", "format": "html"}),
         md=report("results/report/{study}.md", category="Reports", labels={"study": "{study}", "format": "markdown"}),
-        images=_report_images(),
+        images=[
+            report(path, category="Charts", subcategory="{study}", labels={"study": "{study}", "chart": name, "format": ext})
+            for path, name, ext in REPORT_IMAGES
+        ],
     params:
         question=lambda wc: config["studies"][wc.study]["question"],
         suites=lambda wc: config["studies"][wc.study]["suites"],
         report=config["report"],
-        committed_folder=resource_path(config["report"]["committed_results"]),
+        committed_folder=COMMITTED_FOLDER,
         verdicts=config["verdicts"],
         cache_dir="results/cache/report",
     log:
