@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -34,6 +35,17 @@ def test_snakefmt_check_would_catch_a_badly_formatted_rule(tmp_path):
     bad.write_text('rule x:\n    output: "a"\n    shell: "touch {output}"\n', encoding="utf-8")
     res = subprocess.run([str(BIN / "snakefmt"), "--check", str(bad)], capture_output=True, text=True, timeout=60)
     assert res.returncode != 0
+
+
+def test_readme_rule_graph_shows_every_rule():
+    # docs/rulegraph.svg is `make rulegraph`; a rule added or renamed without regenerating it fails here
+    res = subprocess.run([SNAKEMAKE, "--rulegraph", "--cores", "1"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 0, res.stderr
+    rules = set(re.findall(r'label = "([a-z_]+)"', res.stdout))
+    drawn = set(re.findall(r">([a-z_]+)</text>", (ROOT / "docs" / "rulegraph.svg").read_text(encoding="utf-8")))
+    assert "bench_cnn" in rules and drawn == rules
+    assert "docs/rulegraph.svg" in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 # Snakemake's own choice of env per job. `snakemake --list-conda-envs` would print it but needs a conda
