@@ -74,7 +74,7 @@ rule tribunal:
         bench=BENCH_INPUTS,
         committed=lambda wc: COMMITTED_RESULTS,  # set by rules/warehouse.smk, included later
         devices=DEVICES_FILE,
-        requery="results/{study}/revision/records.jsonl" if REQUERY else [],
+        requery=["results/{study}/revision/records.jsonl"] if REQUERY else [],
     output:
         verdict="results/{study}/verdict.json",
         reviews="results/{study}/tribunal_reviews.parquet",
