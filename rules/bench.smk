@@ -5,24 +5,16 @@ from sovereign.bench.config import cnn_jobs, job_params, stable_hash
 
 BENCH_CNN_JOBS = cnn_jobs(config)
 BENCH_CNN_STEM = "results/bench/cnn/{device}/{model}__{backend}__{precision}"
-
-
-def _bench_device(wc):
-    return config["devices"][wc.device]
-
-
-def _bench_gpus(wc):
-    # whatever the kind: an entry may place CPU-kind work on a GPU node (and hold its GPU)
-    return _bench_device(wc).get("gpus", 0)
+BENCH_CNN_FILES = [f"{BENCH_CNN_STEM}.parquet".format(**j) for j in BENCH_CNN_JOBS]
+# The software env of a bench job follows its device entry's kind: CUDA devices get torch with CUDA,
+# onnxruntime-gpu and TensorRT; CPU devices the CPU builds (never both onnxruntime packages in one env).
+BENCH_ENVS = {"cuda": "../envs/bench-gpu.yaml", "cpu": "../envs/bench-cpu.yaml"}
 
 
 rule bench_cnn:
     output:
-        rows=BENCH_CNN_STEM + ".parquet",
-        env=BENCH_CNN_STEM + ".json",
-    params:
-        job=lambda wc: job_params(config, wc.device, wc.model),
-        config_hash=lambda wc: stable_hash(job_params(config, wc.device, wc.model)),
+        rows=f"{BENCH_CNN_STEM}.parquet",
+        env=f"{BENCH_CNN_STEM}.json",
     log:
         "results/logs/bench_cnn/{device}/{model}__{backend}__{precision}.log",
     benchmark:
@@ -32,24 +24,27 @@ rule bench_cnn:
         model="resnet18|resnet50|resnet101",
         backend="torch_eager|torch_compile|onnxruntime|tensorrt",
         precision="fp32|tf32|fp16|bf16|int8",
-    threads: lambda wc: _bench_device(wc)["cpus"]
-    resources:
-        gpu=_bench_gpus,
-        gpu_model=lambda wc: _bench_device(wc)["gpu_model"] if _bench_gpus(wc) else "",
-        slurm_partition=lambda wc: _bench_device(wc)["partition"],
-        runtime=lambda wc: _bench_device(wc)["runtime_min"],
-        mem_mb=lambda wc: _bench_device(wc)["mem_mb"],
-        cpus_per_task=lambda wc: _bench_device(wc)["cpus"],
     conda:
-        "../envs/bench-gpu.yaml"
+        lambda wc: BENCH_ENVS[config["devices"][wc.device]["kind"]]
+    threads: lambda wc: config["devices"][wc.device]["cpus"]
+    resources:
+        # whatever the kind: an entry may place CPU-kind work on a GPU node (and hold its GPU)
+        gpu=lambda wc: config["devices"][wc.device].get("gpus", 0),
+        gpu_model=lambda wc: (
+            config["devices"][wc.device]["gpu_model"] if config["devices"][wc.device].get("gpus", 0) else ""
+        ),
+        slurm_partition=lambda wc: config["devices"][wc.device]["partition"],
+        runtime=lambda wc: config["devices"][wc.device]["runtime_min"],
+        mem_mb=lambda wc: config["devices"][wc.device]["mem_mb"],
+        cpus_per_task=lambda wc: config["devices"][wc.device]["cpus"],
+    params:
+        job=lambda wc: job_params(config, wc.device, wc.model),
+        config_hash=lambda wc: stable_hash(job_params(config, wc.device, wc.model)),
     script:
         "../scripts/bench_cnn.py"
 
 
-def _bench_cnn_files(wc):
-    return [(BENCH_CNN_STEM + ".parquet").format(**j) for j in BENCH_CNN_JOBS]
-
-
 # Chain any earlier registration so every suite's files reach bench_results (bench_moe.smk does the same).
-_bench_prev = WAREHOUSE_INPUTS.get("bench_results")
-WAREHOUSE_INPUTS["bench_results"] = lambda wc: (_bench_prev(wc) if _bench_prev else []) + _bench_cnn_files(wc)
+WAREHOUSE_INPUTS["bench_results"] = (
+    lambda wc, prev=WAREHOUSE_INPUTS.get("bench_results"): (prev(wc) if prev else []) + BENCH_CNN_FILES
+)

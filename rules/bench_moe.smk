@@ -1,6 +1,8 @@
 # bench_moe: the moe_routing suite, one job per device x workload (for the devices in
 # bench.devices), each sweeping its grid's dtypes, phases, batch sizes, routing strategies
 # and dispatches. GPU jobs carry the Slurm placement of their device entry as resources.
+from collections import defaultdict
+
 from sovereign.bench.config import stable_hash
 from sovereign.bench.moe.config import hardware_peaks, job_params as moe_job_params, moe_jobs
 from sovereign.bench.errors import BenchConfigError
@@ -10,28 +12,18 @@ try:
 except BenchConfigError as exc:
     raise WorkflowError(str(exc)) from None
 BENCH_MOE_STEM = "results/bench/moe_routing/{device}/{workload}"
-
-
-def _moe_params(wc):
-    specs = (config.get("verdicts") or {}).get("devices_file") or os.path.join(workflow.basedir, "config", "devices.yaml")
-    return moe_job_params(config, wc.device, hardware_peaks(specs, wc.device))
-
-
-def _moe_device(wc):
-    return config["devices"][wc.device] if wc.device in (config.get("devices") or {}) else {"kind": "cpu"}
-
-
-def _moe_gpus(wc):
-    return _moe_device(wc).get("gpus", 0)
+BENCH_MOE_FILES = [f"{BENCH_MOE_STEM}.parquet".format(**j) for j in BENCH_MOE_JOBS]
+BENCH_MOE_SPECS = (config.get("verdicts") or {}).get("devices_file") or os.path.join(
+    workflow.basedir, "config", "devices.yaml"
+)
+# Each job's device entry; a device the config does not describe runs as a CPU job.
+BENCH_MOE_DEVICES = defaultdict(lambda: {"kind": "cpu"}, config.get("devices") or {})
 
 
 rule bench_moe:
     output:
-        rows=BENCH_MOE_STEM + ".parquet",
-        report=BENCH_MOE_STEM + ".json",
-    params:
-        job=_moe_params,
-        config_hash=lambda wc: stable_hash(_moe_params(wc)),
+        rows=f"{BENCH_MOE_STEM}.parquet",
+        report=f"{BENCH_MOE_STEM}.json",
     log:
         "results/logs/bench_moe/{device}/{workload}.log",
     benchmark:
@@ -39,24 +31,29 @@ rule bench_moe:
     wildcard_constraints:
         device="[a-z][a-z0-9_]*",
         workload="vqav2|visual7w",
-    threads: lambda wc: _moe_device(wc).get("cpus", 2)
-    resources:
-        gpu=_moe_gpus,
-        gpu_model=lambda wc: _moe_device(wc).get("gpu_model", "") if _moe_gpus(wc) else "",
-        slurm_partition=lambda wc: _moe_device(wc).get("partition", ""),
-        runtime=lambda wc: _moe_device(wc).get("runtime_min", 60),
-        mem_mb=lambda wc: _moe_device(wc).get("mem_mb", 4000),
-        cpus_per_task=lambda wc: _moe_device(wc).get("cpus", 2),
     conda:
-        "../envs/bench-gpu.yaml"
+        # BENCH_ENVS: rules/bench.smk
+        lambda wc: BENCH_ENVS[BENCH_MOE_DEVICES[wc.device]["kind"]]
+    threads: lambda wc: BENCH_MOE_DEVICES[wc.device].get("cpus", 2)
+    resources:
+        gpu=lambda wc: BENCH_MOE_DEVICES[wc.device].get("gpus", 0),
+        gpu_model=lambda wc: (
+            BENCH_MOE_DEVICES[wc.device].get("gpu_model", "") if BENCH_MOE_DEVICES[wc.device].get("gpus", 0) else ""
+        ),
+        slurm_partition=lambda wc: BENCH_MOE_DEVICES[wc.device].get("partition", ""),
+        runtime=lambda wc: BENCH_MOE_DEVICES[wc.device].get("runtime_min", 60),
+        mem_mb=lambda wc: BENCH_MOE_DEVICES[wc.device].get("mem_mb", 4000),
+        cpus_per_task=lambda wc: BENCH_MOE_DEVICES[wc.device].get("cpus", 2),
+    params:
+        job=lambda wc: moe_job_params(config, wc.device, hardware_peaks(BENCH_MOE_SPECS, wc.device)),
+        config_hash=lambda wc: stable_hash(
+            moe_job_params(config, wc.device, hardware_peaks(BENCH_MOE_SPECS, wc.device))
+        ),
     script:
         "../scripts/bench_moe.py"
 
 
-def _bench_moe_files(wc):
-    return [(BENCH_MOE_STEM + ".parquet").format(**j) for j in BENCH_MOE_JOBS]
-
-
 # Chain whatever bench.smk (or another stage) registered, so every suite's rows reach bench_results.
-_bench_moe_prev = WAREHOUSE_INPUTS.get("bench_results")
-WAREHOUSE_INPUTS["bench_results"] = lambda wc: (_bench_moe_prev(wc) if _bench_moe_prev else []) + _bench_moe_files(wc)
+WAREHOUSE_INPUTS["bench_results"] = (
+    lambda wc, prev=WAREHOUSE_INPUTS.get("bench_results"): (prev(wc) if prev else []) + BENCH_MOE_FILES
+)

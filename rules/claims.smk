@@ -1,15 +1,22 @@
 # Claims: extract_claims (structured claims from abstracts and full text) -> ground_claims
 import os
 
-
-def _vocab_file(wc):
-    path = config["claims"]["vocab_path"]
-    return path or os.path.join(workflow.basedir, "config", "vocab.yaml")
+VOCAB_FILE = config["claims"]["vocab_path"] or os.path.join(workflow.basedir, "config", "vocab.yaml")
 
 
 # Each rule gets only the keys it uses, so changing a grounding threshold never reruns extraction.
-EXTRACT_KEYS = ("vocab_path", "use_full_text", "kept_only", "tables", "backend", "endpoint", "model", "timeout_s",
-                "retries", "api_key_env")
+EXTRACT_KEYS = (
+    "vocab_path",
+    "use_full_text",
+    "kept_only",
+    "tables",
+    "backend",
+    "endpoint",
+    "model",
+    "timeout_s",
+    "retries",
+    "api_key_env",
+)
 GROUND_KEYS = ("min_support", "agree_tolerance", "use_embeddings")
 
 
@@ -17,19 +24,19 @@ rule extract_claims:
     input:
         papers="results/{study}/papers.parquet",
         fulltext="results/{study}/fulltext.parquet",
-        vocab=_vocab_file,
+        vocab=VOCAB_FILE,
     output:
         "results/{study}/claims.parquet",
-    params:
-        claims={k: config["claims"][k] for k in EXTRACT_KEYS},
-        # tables are read from the PDFs fetch_fulltext cached there (its output is this rule's input)
-        pdf_dir=config["literature"]["fulltext"]["cache_dir"],
     log:
         "results/logs/extract_claims/{study}.log",
     benchmark:
         "results/benchmarks/extract_claims/{study}.tsv"
     conda:
         "../envs/literature.yaml"
+    params:
+        claims={k: config["claims"][k] for k in EXTRACT_KEYS},
+        # tables are read from the PDFs fetch_fulltext cached there (its output is this rule's input)
+        pdf_dir=config["literature"]["fulltext"]["cache_dir"],
     script:
         "../scripts/extract_claims.py"
 
@@ -41,15 +48,15 @@ rule ground_claims:
         fulltext="results/{study}/fulltext.parquet",
     output:
         "results/{study}/claim_support.parquet",
-    params:
-        claims={k: config["claims"][k] for k in GROUND_KEYS},
-        embeddings=config["embeddings"],
     log:
         "results/logs/ground_claims/{study}.log",
     benchmark:
         "results/benchmarks/ground_claims/{study}.tsv"
     conda:
         "../envs/literature.yaml"
+    params:
+        claims={k: config["claims"][k] for k in GROUND_KEYS},
+        embeddings=config["embeddings"],
     script:
         "../scripts/ground_claims.py"
 

@@ -42,9 +42,7 @@ wildcard_constraints:
     qid="q[0-9a-f]{10}",
 
 
-EXPANSIONS = (
-    load_expansions(config["literature"]["expansions_path"]) if config["literature"]["expansions_path"] else []
-)
+EXPANSIONS = load_expansions(config["literature"]["expansions_path"]) if config["literature"]["expansions_path"] else []
 
 
 def study_queries(study):
@@ -64,3 +62,22 @@ def get_final_targets():
     targets = [config["warehouse"]]
     targets += expand("results/report/{study}.html", study=STUDIES)
     return targets + FINAL_TARGETS
+
+
+# An `auto` search that fell back to the snapshot searches live again (rules/literature.smk says how).
+_ANNOUNCED = set()
+
+
+def live_attempt_param(output, what):
+    """The live_attempt param of an `auto` search writing `output` (None for other sources); says when it retries."""
+    if config["literature"]["source"] != "auto":
+        return None
+    attempt, fell_back = next_live_attempt(output)
+    if fell_back and output not in _ANNOUNCED:
+        _ANNOUNCED.add(output)
+        print(
+            f"sovereign: {what} fell back to the offline snapshot in an earlier run; it searches arXiv live "
+            f"again (attempt {attempt}) and replaces the fallback rows",
+            file=sys.stderr,
+        )
+    return attempt

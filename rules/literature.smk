@@ -1,5 +1,6 @@
 # Literature: plan_queries -> search_arxiv (one job per query) -> screen_papers -> fetch_fulltext
 
+
 # On a cluster these run where Snakemake runs (the login node), never as Slurm jobs: the two that
 # talk to arXiv need internet, which compute nodes often lack, and planning takes milliseconds.
 # Each would otherwise cost a job's queueing and start-up (over ten seconds) on the critical path.
@@ -12,23 +13,22 @@ localrules:
 rule plan_queries:
     output:
         "results/{study}/queries.json",
+    log:
+        "results/logs/plan_queries/{study}.log",
+    conda:
+        "../envs/literature.yaml"
     params:
         question=lambda wc: config["studies"][wc.study]["question"],
         queries=lambda wc: config["studies"][wc.study]["queries"],
         min_queries=config["literature"]["min_queries"],
         expansions=EXPANSIONS,
-    log:
-        "results/logs/plan_queries/{study}.log",
-    conda:
-        "../envs/literature.yaml"
     script:
         "../scripts/plan_queries.py"
 
 
-def _snapshot_input(wc):
-    """The corpus file, an input only of rules that may read it (sources snapshot and auto)."""
-    lit = config["literature"]
-    return [lit["snapshot_path"]] if lit["source"] in ("snapshot", "auto") else []
+SNAPSHOT_INPUT = (
+    [config["literature"]["snapshot_path"]] if config["literature"]["source"] in ("snapshot", "auto") else []
+)
 
 
 # With `auto`, a search that fell back to the snapshot is not a finished live search: the next run
@@ -42,21 +42,6 @@ def _snapshot_input(wc):
 # after it would rerun once more; recording the value the job ran with avoids that. The state file
 # is not a declared output on purpose (sovereign/literature/fallback.py says why). It relies on the
 # params rerun trigger (Snakemake's default; not with --rerun-triggers mtime alone).
-_ANNOUNCED = set()
-
-
-def live_attempt_param(output, what):
-    """The live_attempt param of an `auto` search writing `output` (None for other sources); says when it retries."""
-    if config["literature"]["source"] != "auto":
-        return None
-    attempt, fell_back = next_live_attempt(output)
-    if fell_back and output not in _ANNOUNCED:
-        _ANNOUNCED.add(output)
-        print(f"sovereign: {what} fell back to the offline snapshot in an earlier run; it searches arXiv live "
-              f"again (attempt {attempt}) and replaces the fallback rows", file=sys.stderr)
-    return attempt
-
-
 # A search's params hold only the settings its source uses: tuning `literature.arxiv` reruns no
 # snapshot search, and swapping the snapshot file reruns no live one (the file is an input there).
 # requery_arxiv (rules/verdicts.smk) searches with the same settings.
@@ -71,20 +56,21 @@ SEARCH_PARAMS = dict(
 
 rule search_arxiv:
     input:
-        snapshot=_snapshot_input,
+        snapshot=lambda wc: SNAPSHOT_INPUT,
     output:
         "results/{study}/search/{qid}.jsonl",
-    params:
-        query=lambda wc: query_by_id(wc.study, wc.qid),
-        **SEARCH_PARAMS,
-        live_attempt=lambda wc: live_attempt_param(f"results/{wc.study}/search/{wc.qid}.jsonl",
-                                                   f"search {wc.qid} of study {wc.study}"),
     log:
         "results/logs/search_arxiv/{study}/{qid}.log",
-    resources:
-        arxiv_api=1,
     conda:
         "../envs/literature.yaml"
+    resources:
+        arxiv_api=1,
+    params:
+        **SEARCH_PARAMS,
+        query=lambda wc: query_by_id(wc.study, wc.qid),
+        live_attempt=lambda wc: live_attempt_param(
+            f"results/{wc.study}/search/{wc.qid}.jsonl", f"search {wc.qid} of study {wc.study}"
+        ),
     script:
         "../scripts/search_arxiv.py"
 
@@ -99,16 +85,16 @@ rule screen_papers:
     output:
         papers="results/{study}/papers.parquet",
         summary="results/{study}/screening.json",
-    params:
-        question=lambda wc: config["studies"][wc.study]["question"],
-        thresholds=config["screening"],
-        embeddings=config["embeddings"],
     log:
         "results/logs/screen_papers/{study}.log",
     benchmark:
         "results/benchmarks/screen_papers/{study}.tsv"
     conda:
         "../envs/literature.yaml"
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        thresholds=config["screening"],
+        embeddings=config["embeddings"],
     script:
         "../scripts/screen_papers.py"
 
@@ -116,15 +102,15 @@ rule screen_papers:
 rule fetch_fulltext:
     input:
         papers="results/{study}/papers.parquet",
-        snapshot=_snapshot_input,
+        snapshot=lambda wc: SNAPSHOT_INPUT,
     output:
         "results/{study}/fulltext.parquet",
-    params:
-        fulltext=config["literature"]["fulltext"],
     log:
         "results/logs/fetch_fulltext/{study}.log",
     conda:
         "../envs/literature.yaml"
+    params:
+        fulltext=config["literature"]["fulltext"],
     script:
         "../scripts/fetch_fulltext.py"
 

@@ -4,15 +4,9 @@
 import os
 from pathlib import Path
 
-
-def _bench_inputs(wc):
-    func = WAREHOUSE_INPUTS.get("bench_results")
-    return func(wc) if func else []
-
-
-def _devices_file(wc):
-    path = config["verdicts"]["devices_file"]
-    return path or os.path.join(workflow.basedir, "config", "devices.yaml")
+DEVICES_FILE = config["verdicts"]["devices_file"] or os.path.join(workflow.basedir, "config", "devices.yaml")
+# Looked up when the DAG is built, after every stage has registered its files.
+BENCH_INPUTS = lambda wc: WAREHOUSE_INPUTS["bench_results"](wc) if "bench_results" in WAREHOUSE_INPUTS else []
 
 
 # Results files measured elsewhere (verdicts.reference_results, default none): read once into origin
@@ -21,23 +15,27 @@ REFERENCE_RESULTS = [resource_path(p) for p in config["verdicts"]["reference_res
 REFERENCE_ROWS = "results/reference/bench_reference.parquet"
 
 
-def _reference_rows(wc):
-    return [REFERENCE_ROWS] if REFERENCE_RESULTS else []
+REFERENCE_INPUT = [REFERENCE_ROWS] if REFERENCE_RESULTS else []
 
 
 rule read_reference_results:
     input:
         files=REFERENCE_RESULTS,
-        meta=sorted({str(Path(p).with_name("REFERENCE.yaml")) for p in REFERENCE_RESULTS
-                     if Path(p).with_name("REFERENCE.yaml").exists()}),
+        meta=sorted(
+            {
+                str(Path(p).with_name("REFERENCE.yaml"))
+                for p in REFERENCE_RESULTS
+                if Path(p).with_name("REFERENCE.yaml").exists()
+            }
+        ),
     output:
         REFERENCE_ROWS,
-    params:
-        files=REFERENCE_RESULTS,
     log:
         "results/logs/read_reference_results.log",
     conda:
         "../envs/literature.yaml"
+    params:
+        files=REFERENCE_RESULTS,
     script:
         "../scripts/read_reference_results.py"
 
@@ -47,21 +45,21 @@ rule frame_study:
         claims="results/{study}/claims.parquet",
         papers="results/{study}/papers.parquet",
         fulltext="results/{study}/fulltext.parquet",
-        vocab=_vocab_file,
-        devices=_devices_file,
+        vocab=VOCAB_FILE,
+        devices=DEVICES_FILE,
     output:
         frame="results/{study}/frame.json",
         claims="results/{study}/claims_on_frame.parquet",
         rows="results/{study}/study_frames.parquet",
-    params:
-        question=lambda wc: config["studies"][wc.study]["question"],
-        min_share=config["tribunal"]["drift_min_term_share"],
     log:
         "results/logs/frame_study/{study}.log",
     benchmark:
         "results/benchmarks/frame_study/{study}.tsv"
     conda:
         "../envs/literature.yaml"
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        min_share=config["tribunal"]["drift_min_term_share"],
     script:
         "../scripts/frame_study.py"
 
@@ -70,21 +68,21 @@ rule check_claims:
     input:
         claims="results/{study}/claims_on_frame.parquet",
         support="results/{study}/claim_support.parquet",
-        bench=_bench_inputs,
-        reference=_reference_rows,
-        devices=_devices_file,
+        bench=BENCH_INPUTS,
+        reference=REFERENCE_INPUT,
+        devices=DEVICES_FILE,
     output:
         "results/{study}/claim_checks.parquet",
-    params:
-        suites=lambda wc: config["studies"][wc.study]["suites"],
-        verdicts=config["verdicts"],
-        contradiction_factor=config["tribunal"]["contradiction_factor"],
     log:
         "results/logs/check_claims/{study}.log",
     benchmark:
         "results/benchmarks/check_claims/{study}.tsv"
     conda:
         "../envs/literature.yaml"
+    params:
+        suites=lambda wc: config["studies"][wc.study]["suites"],
+        verdicts=config["verdicts"],
+        contradiction_factor=config["tribunal"]["contradiction_factor"],
     script:
         "../scripts/check_claims.py"
 
@@ -92,10 +90,6 @@ rule check_claims:
 # The revision round's refined searches: on the login node like search_arxiv (arXiv needs internet),
 # and before the tribunal, which reads the records only when its round-1 score calls for a revision.
 REQUERY = config["tribunal"]["requery_max"] > 0
-
-
-def _requery_records(wc):
-    return [f"results/{wc.study}/revision/records.jsonl"] if REQUERY else []
 
 
 localrules:
@@ -108,23 +102,24 @@ rule requery_arxiv:
         papers="results/{study}/papers.parquet",
         fulltext="results/{study}/fulltext.parquet",
         claims="results/{study}/claims.parquet",
-        snapshot=_snapshot_input,
+        snapshot=lambda wc: SNAPSHOT_INPUT,
     output:
         queries="results/{study}/revision/queries.json",
         records="results/{study}/revision/records.jsonl",
-    params:
-        question=lambda wc: config["studies"][wc.study]["question"],
-        **SEARCH_PARAMS,
-        max_queries=config["tribunal"]["requery_max"],
-        # like search_arxiv's (rules/literature.smk): an `auto` fallback searches live again next run
-        live_attempt=lambda wc: live_attempt_param(f"results/{wc.study}/revision/records.jsonl",
-                                                   f"the refined searches of study {wc.study}"),
     log:
         "results/logs/requery_arxiv/{study}.log",
-    resources:
-        arxiv_api=1,
     conda:
         "../envs/literature.yaml"
+    resources:
+        arxiv_api=1,
+    params:
+        **SEARCH_PARAMS,
+        question=lambda wc: config["studies"][wc.study]["question"],
+        max_queries=config["tribunal"]["requery_max"],
+        # like search_arxiv's (rules/literature.smk): an `auto` fallback searches live again next run
+        live_attempt=lambda wc: live_attempt_param(
+            f"results/{wc.study}/revision/records.jsonl", f"the refined searches of study {wc.study}"
+        ),
     script:
         "../scripts/requery_arxiv.py"
 
@@ -138,10 +133,10 @@ rule tribunal:
         claims="results/{study}/claims_on_frame.parquet",
         support="results/{study}/claim_support.parquet",
         checks="results/{study}/claim_checks.parquet",
-        bench=_bench_inputs,
-        reference=_reference_rows,
-        devices=_devices_file,
-        requery=_requery_records,
+        bench=BENCH_INPUTS,
+        reference=REFERENCE_INPUT,
+        devices=DEVICES_FILE,
+        requery=["results/{study}/revision/records.jsonl"] if REQUERY else [],
     output:
         verdict="results/{study}/verdict.json",
         reviews="results/{study}/tribunal_reviews.parquet",
@@ -149,6 +144,12 @@ rule tribunal:
         checks="results/{study}/claim_checks_final.parquet",
         answer="results/{study}/answer.json",
         answers="results/{study}/answers.parquet",
+    log:
+        "results/logs/tribunal/{study}.log",
+    benchmark:
+        "results/benchmarks/tribunal/{study}.tsv"
+    conda:
+        "../envs/literature.yaml"
     params:
         question=lambda wc: config["studies"][wc.study]["question"],
         suites=lambda wc: config["studies"][wc.study]["suites"],
@@ -156,22 +157,20 @@ rule tribunal:
         tribunal=config["tribunal"],
         embeddings=config["embeddings"],
         claims={k: config["claims"][k] for k in ("agree_tolerance", "vocab_path")},
-        keep_threshold=config["screening"]["embedding_threshold"]
-        if config["embeddings"]["backend"] != "none"
-        else config["screening"]["tfidf_threshold"],
-    log:
-        "results/logs/tribunal/{study}.log",
-    benchmark:
-        "results/benchmarks/tribunal/{study}.tsv"
-    conda:
-        "../envs/literature.yaml"
+        keep_threshold=(
+            config["screening"]["embedding_threshold"]
+            if config["embeddings"]["backend"] != "none"
+            else config["screening"]["tfidf_threshold"]
+        ),
     script:
         "../scripts/tribunal.py"
 
 
 # Reference rows load into bench_results beside this run's rows (labelled origin `reference`).
 _bench_before_reference = WAREHOUSE_INPUTS.get("bench_results")
-WAREHOUSE_INPUTS["bench_results"] = lambda wc: (_bench_before_reference(wc) if _bench_before_reference else []) + _reference_rows(wc)
+WAREHOUSE_INPUTS["bench_results"] = (
+    lambda wc: (_bench_before_reference(wc) if _bench_before_reference else []) + REFERENCE_INPUT
+)
 
 # Without the claims stage there is nothing to check; the rest of the workflow still runs.
 if "claims" in WAREHOUSE_INPUTS:

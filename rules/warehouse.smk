@@ -1,31 +1,27 @@
 # Warehouse and report: load_warehouse -> render_report (one page per study)
-# (_devices_file comes from verdicts.smk)
-
-
-def _warehouse_inputs(wc):
-    return {table: func(wc) for table, func in WAREHOUSE_INPUTS.items()}
+# (DEVICES_FILE comes from verdicts.smk)
 
 
 rule load_warehouse:
     input:
-        unpack(_warehouse_inputs),
-        devices_file=_devices_file,
+        unpack(lambda wc: {table: func(wc) for table, func in WAREHOUSE_INPUTS.items()}),
+        devices_file=DEVICES_FILE,
         # papers read from their PDF get text_origin `pdf` in the papers table
-        fulltext=lambda wc: expand("results/{study}/fulltext.parquet", study=STUDIES),
+        fulltext=expand("results/{study}/fulltext.parquet", study=STUDIES),
     output:
         config["warehouse"],
-    params:
-        # No config hash here: a param would rebuild the warehouse (and every report) on any config
-        # change. The script records the hash of the config it ran under in the `runs` table.
-        tables=lambda wc: sorted(WAREHOUSE_INPUTS),
-        # the CPU baseline of the speedup_vs_cpu view (the devices file it reads is an input above)
-        baseline={k: config["verdicts"][k] for k in ("cpu_baseline_backend", "cpu_baseline_precision", "devices_file")},
     log:
         "results/logs/load_warehouse.log",
     benchmark:
         "results/benchmarks/load_warehouse.tsv"
     conda:
         "../envs/report.yaml"
+    params:
+        # No config hash here: a param would rebuild the warehouse (and every report) on any config
+        # change. The script records the hash of the config it ran under in the `runs` table.
+        tables=lambda wc: sorted(WAREHOUSE_INPUTS),
+        # the CPU baseline of the speedup_vs_cpu view (the devices file it reads is an input above)
+        baseline={k: config["verdicts"][k] for k in ("cpu_baseline_backend", "cpu_baseline_precision", "devices_file")},
     script:
         "../scripts/load_warehouse.py"
 
@@ -33,11 +29,12 @@ rule load_warehouse:
 REPORT_CHARTS = ["throughput", "latency", "speedup", "claims", "tribunal", "routing"]
 
 
-def _report_images():
-    if not config["report"]["images"]:
-        return []
-    charts = [(name, ext) for name in REPORT_CHARTS for ext in ("svg", "png")]
-    return [report(f"results/report/{{study}}/{n}.{e}", category="Charts", subcategory="{study}", labels={"study": "{study}", "chart": n, "format": e}) for n, e in charts]
+# The chart images (path, chart, format); render_report flags each for `snakemake --report`.
+REPORT_IMAGES = [
+    (f"results/report/{{study}}/{name}.{ext}", name, ext)
+    for name in (REPORT_CHARTS if config["report"]["images"] else [])
+    for ext in ("svg", "png")
+]
 
 
 rule render_report:
@@ -45,22 +42,30 @@ rule render_report:
         db=config["warehouse"],
         screening="results/{study}/screening.json",
         frame=lambda wc: [f"results/{wc.study}/frame.json"] if "claims" in WAREHOUSE_INPUTS else [],
-        devices_file=_devices_file,
+        devices_file=DEVICES_FILE,
     output:
         html=report("results/report/{study}.html", category="Reports", labels={"study": "{study}", "format": "html"}),
         md=report("results/report/{study}.md", category="Reports", labels={"study": "{study}", "format": "markdown"}),
-        images=_report_images(),
-    params:
-        question=lambda wc: config["studies"][wc.study]["question"],
-        suites=lambda wc: config["studies"][wc.study]["suites"],
-        report=config["report"],
-        verdicts=config["verdicts"],
-        cache_dir="results/cache/report",
+        images=[
+            report(
+                path,
+                category="Charts",
+                subcategory="{study}",
+                labels={"study": "{study}", "chart": name, "format": ext},
+            )
+            for path, name, ext in REPORT_IMAGES
+        ],
     log:
         "results/logs/render_report/{study}.log",
     benchmark:
         "results/benchmarks/render_report/{study}.tsv"
     conda:
         "../envs/report.yaml"
+    params:
+        question=lambda wc: config["studies"][wc.study]["question"],
+        suites=lambda wc: config["studies"][wc.study]["suites"],
+        report=config["report"],
+        verdicts=config["verdicts"],
+        cache_dir="results/cache/report",
     script:
         "../scripts/render_report.py"

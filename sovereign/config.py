@@ -28,7 +28,12 @@ def load_schema(path: str | None = None) -> dict:
 
 
 def _fill_defaults(node: dict, schema: dict) -> None:
-    """Insert schema `default`s for missing keys, recursing into objects."""
+    """Insert schema `default`s for missing keys, recursing into objects.
+
+    Not snakemake.utils.validate(..., set_default=True): that fills defaults only inside sections the
+    config already has (an omitted `literature.arxiv` would stay missing, not get its timeout, retries
+    and delay), and inserts the schema's own default objects, so two studies would share one `queries`
+    list. Its errors also do not name the key the way `_explain` does."""
     for key, sub in schema.get("properties", {}).items():
         if key not in node and "default" in sub:
             node[key] = copy.deepcopy(sub["default"])

@@ -1,4 +1,4 @@
-"""Text helpers shared by screening, claims and grounding: tokens, sentences, TF-IDF."""
+"""Text helpers shared by screening, claims and grounding: tokens, sentences, TF-IDF (scikit-learn)."""
 from __future__ import annotations
 
 import re
@@ -64,64 +64,43 @@ def split_sentences(text: str) -> list[str]:
     return parts
 
 
-_TOKEN_PATTERN = r"(?u)\b[\w][\w\-\.]*[\w]\b|\b\w\b"
-_TOKENS = re.compile(_TOKEN_PATTERN)
-N_FEATURES = 2 ** 20  # hashed term columns; a power of two, so a mask picks the column
+_TOKEN_PATTERN = r"(?u)\b[\w][\w\-\.]*[\w]\b|\b\w\b"  # keeps 'top-k', 'v3.1', 'int8' whole
+N_FEATURES = 2 ** 20  # hashed term columns: no vocabulary to build or keep
 
 
-def _count_chunk(texts: list[str]):
+def _hashed_counts(texts: list[str]):
     """Term counts (CSR, float32) of lower-cased unigrams and bigrams, stopwords dropped before pairing,
-    each term hashed with CRC-32 into N_FEATURES columns (deterministic across processes and runs)."""
-    import zlib
+    hashed by scikit-learn's HashingVectorizer (MurmurHash3, the same columns in every process)."""
+    # Imported here, not at module level: scikit-learn's import (it pulls in scipy.stats) costs a job
+    # seconds on a loaded 2-core machine, and only the jobs that score text should pay it.
+    from sklearn.feature_extraction.text import HashingVectorizer
 
-    import scipy.sparse as sp
-
-    column: dict[str, int] = {}
-    indices: list[int] = []
-    indptr = [0]
-    mask = N_FEATURES - 1
-    for text in texts:
-        toks = [t for t in _TOKENS.findall(str(text).lower()) if t not in STOPWORDS]
-        for term in toks + [f"{a} {b}" for a, b in zip(toks, toks[1:])]:
-            col = column.get(term)
-            if col is None:
-                col = column[term] = zlib.crc32(term.encode("utf-8")) & mask
-            indices.append(col)
-        indptr.append(len(indices))
-    counts = sp.csr_matrix((np.ones(len(indices), dtype=np.float32), np.asarray(indices, dtype=np.int32),
-                            np.asarray(indptr, dtype=np.int64)), shape=(len(texts), N_FEATURES))
-    counts.sum_duplicates()  # repeated terms of a text become one count
-    return counts
+    vec = HashingVectorizer(ngram_range=(1, 2), lowercase=True, token_pattern=_TOKEN_PATTERN,
+                            stop_words=sorted(STOPWORDS), alternate_sign=False, norm=None,
+                            n_features=N_FEATURES, dtype=np.float32)
+    return vec.transform([str(t) for t in texts])
 
 
 def tfidf_matrix(texts: list[str], parallel_above: int = 20000):
-    """L2-normalised TF-IDF rows for texts, IDF fitted on them: hashed uni+bigram counts, sublinear tf
-    (1 + ln tf), smoothed idf (ln((1 + n) / (1 + df)) + 1), the usual textbook variant.
+    """L2-normalised TF-IDF rows for texts, IDF fitted on them: scikit-learn's hashed uni+bigram counts and
+    TfidfTransformer with sublinear tf (1 + ln tf) and smoothed idf (ln((1 + n) / (1 + df)) + 1).
 
-    Terms are hashed into 2**20 columns, so no vocabulary is built; large inputs are counted in two
-    processes. The result does not depend on whether that happened. NumPy and SciPy only: importing
-    scikit-learn's text module cost each job 3 s on the 2-core machine.
+    Hashing needs no vocabulary, so inputs above `parallel_above` texts are counted in two processes
+    (joblib); the result does not depend on whether that happened.
     """
     import scipy.sparse as sp
+    from sklearn.feature_extraction.text import TfidfTransformer
 
     texts = list(texts)
     if len(texts) > parallel_above:
-        from concurrent.futures import ProcessPoolExecutor
+        from joblib import Parallel, delayed
 
         half = (len(texts) + 1) // 2
-        with ProcessPoolExecutor(max_workers=2) as pool:
-            parts = list(pool.map(_count_chunk, [texts[i:i + half] for i in range(0, len(texts), half)]))
+        parts = Parallel(n_jobs=2)(delayed(_hashed_counts)(texts[i:i + half]) for i in range(0, len(texts), half))
         counts = sp.vstack(parts).tocsr()
     else:
-        counts = _count_chunk(texts)
-    n = counts.shape[0]
-    counts.data = np.log(counts.data) + np.float32(1.0)
-    df = np.bincount(counts.indices, minlength=counts.shape[1])
-    idf = (np.log((1.0 + n) / (1.0 + df)) + 1.0).astype(np.float32)
-    counts.data *= idf[counts.indices]
-    norms = np.sqrt(np.asarray(counts.multiply(counts).sum(axis=1)).ravel())
-    norms[norms == 0] = 1.0
-    return sp.diags((1.0 / norms).astype(np.float32)) @ counts
+        counts = _hashed_counts(texts)
+    return TfidfTransformer(sublinear_tf=True).fit_transform(counts)
 
 
 def has_word(text: str, term: str) -> bool:

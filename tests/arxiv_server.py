@@ -1,7 +1,7 @@
 """A real HTTP server on 127.0.0.1 that speaks the arXiv API's Atom format.
 
-Tests queue behaviours ("ok", "503", "malformed", "hang", "empty") and the server
-answers each request with the next one, recording what it was asked.
+Tests queue behaviours ("ok", "503", "503@2" (a 503 with `Retry-After: 2`), "malformed", "hang",
+"empty") and the server answers each request with the next one, recording what it was asked.
 """
 from __future__ import annotations
 
@@ -87,8 +87,9 @@ class ArxivTestServer:
                 if behaviour == "hang":
                     server._stop.wait(30)
                     return
-                if behaviour.isdigit():
-                    self._send(int(behaviour), b"server trouble")
+                status, _, retry_after = behaviour.partition("@")
+                if status.isdigit():
+                    self._send(int(status), b"server trouble", {"Retry-After": retry_after} if retry_after else {})
                     return
                 if behaviour == "malformed":
                     self._send(200, b"<feed><entry><title>broken")
@@ -104,8 +105,10 @@ class ArxivTestServer:
                 recs = [] if behaviour == "empty" else records
                 self._send(200, atom_feed(recs[start:start + size], total=len(recs), start=start, base=server.base))
 
-            def _send(self, code, body):
+            def _send(self, code, body, headers=None):
                 self.send_response(code)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/atom+xml")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

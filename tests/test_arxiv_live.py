@@ -63,6 +63,29 @@ def test_retries_wait_with_backoff(arxiv_server, tmp_path):
     assert t[1] - t[0] >= 0.2 and t[2] - t[1] >= 0.4  # doubled
 
 
+def test_retry_after_of_a_503_is_honoured(arxiv_server, tmp_path):
+    # arXiv sends Retry-After with its 503s; the backoff alone would retry after 0.05 s
+    arxiv_server.behaviours = ["503@2", "ok"]
+    recs = source(arxiv_server, tmp_path, backoff_s=0.05).search("busy", 10)
+    t = [r["time"] for r in arxiv_server.requests]
+    assert len(recs) == 3 and len(t) == 2
+    assert t[1] - t[0] >= 2.0
+
+
+def test_retry_after_is_capped_by_backoff_max(arxiv_server):
+    # a server asking for an hour must not stall a job for an hour
+    import requests
+
+    from sovereign.retries import mount_retries, retry_policy
+
+    arxiv_server.behaviours = ["503@3600", "ok"]
+    t0 = time.monotonic()
+    with mount_retries(requests.Session(), retry_policy(1, 0.05, backoff_max_s=0.5)) as session:
+        resp = session.get(arxiv_server.url, params={"search_query": "capped"}, timeout=5)
+    assert resp.status_code == 200
+    assert 0.5 <= time.monotonic() - t0 < 5
+
+
 def test_politeness_delay_between_requests(arxiv_server, tmp_path):
     src = source(arxiv_server, tmp_path, delay_s=0.5, cache_dir=None)
     src.search("a", 10)

@@ -28,6 +28,17 @@ def test_defaults_are_filled_from_schema(base_config):
     assert cfg["studies"]["gpu"]["queries"] == []
 
 
+def test_defaults_fill_omitted_sections_and_are_not_shared(base_config):
+    # the two things snakemake.utils.validate(set_default=True) does differently (sovereign/config.py)
+    del base_config["bench"]["suites"]["cnn"]["timing"]
+    for study in base_config["studies"].values():
+        study.pop("queries", None)
+    cfg = validate_config(base_config)
+    assert cfg["bench"]["suites"]["cnn"]["timing"]["warmup"] == 10
+    assert cfg["studies"]["gpu"]["queries"] == cfg["studies"]["routing"]["queries"] == []
+    assert cfg["studies"]["gpu"]["queries"] is not cfg["studies"]["routing"]["queries"]
+
+
 def _set(cfg, dotted, value):
     *parents, last = dotted.split(".")
     node = cfg

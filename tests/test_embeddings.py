@@ -36,7 +36,7 @@ class EmbeddingServer:
             def do_POST(self):  # noqa: N802
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 srv.calls.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
-                if srv.mode == "500":
+                if srv.mode == "500" or (srv.mode == "500-once" and len(srv.calls) == 1):
                     return self._send(500, {"error": "overloaded"})
                 if srv.mode == "garbage":
                     return self._send(200, {"result": "nope"})
@@ -98,6 +98,20 @@ def test_openai_endpoint_failures_are_clear(server, mode, message):
     server.mode = mode
     with pytest.raises(EmbeddingError, match=message):
         embed(["a b", "c d"], cfg(server))
+
+
+def test_openai_endpoint_5xx_is_retried(server):
+    server.mode = "500-once"
+    mat = embed(["gpu latency"], cfg(server))
+    assert mat.shape == (1, 32)
+    assert len(server.calls) == 2  # the 500, then the answer
+
+
+def test_openai_endpoint_gives_up_after_its_retries(server):
+    server.mode = "500"
+    with pytest.raises(EmbeddingError, match="answered 500"):
+        embed(["a b"], cfg(server))
+    assert len(server.calls) == 3  # the first request and two retries
 
 
 def test_openai_backend_needs_url(server):

@@ -14,7 +14,7 @@ import yaml
 from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study, write_reference_file
 from workflow import snakemake, write_config
 
-from sovereign.report.html import render_report
+from sovereign.report.render_html import render_report
 from sovereign.verdicts.check import check_claims
 from sovereign.verdicts.tribunal import run_tribunal
 from sovereign.verdicts.views import verdict_views

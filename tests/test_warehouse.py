@@ -9,7 +9,7 @@ from sovereign.errors import WarehouseError
 from sovereign.io import write_json
 from sovereign.literature.screen import screen_papers
 from sovereign.literature.search import search_arxiv
-from sovereign.report.html import render_report
+from sovereign.report.render_html import render_report
 from sovereign.warehouse import CONTRACT, load_warehouse, query
 
 HOSTILE = [

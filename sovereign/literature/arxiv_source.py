@@ -3,8 +3,9 @@ a politeness delay, feed validation and an on-disk cache keyed by the query.
 
 The `arxiv` package sets no timeout and treats an unparseable page as an empty
 one, so its requests go through a session that adds both: a timeout on every
-request and a check that a 200 answer really is an Atom feed. Retries are ours
-(5xx and connection errors only, exponential backoff); the client's own are off.
+request and a check that a 200 answer really is an Atom feed. Retries (5xx, connection
+errors and timeouts, exponential backoff, honouring arXiv's Retry-After) are urllib3's Retry
+mounted on that session; the client's own retries are off.
 """
 from __future__ import annotations
 
@@ -20,17 +21,20 @@ from lxml import etree
 
 from ..errors import ArxivError
 from ..io import write_json
+from ..retries import attempts, mount_retries, retry_policy
 
 log = logging.getLogger(__name__)
 ATOM = "{http://www.w3.org/2005/Atom}feed"
 
 
 class _CheckedSession(requests.Session):
-    """A requests session with a default timeout that rejects non-Atom 200 answers."""
+    """A requests session with a default timeout and retries that rejects non-Atom 200 answers."""
 
-    def __init__(self, timeout_s: float):
+    def __init__(self, timeout_s: float, retries: int = 0, backoff_s: float = 0.0):
         super().__init__()
         self.timeout_s = timeout_s
+        self.policy = retry_policy(retries, backoff_s)
+        mount_retries(self, self.policy)
 
     def request(self, method, url, **kwargs):
         kwargs.setdefault("timeout", self.timeout_s)
@@ -76,11 +80,10 @@ class ArxivSource:
     def __init__(self, base_url: str, timeout_s: float = 30, retries: int = 3, backoff_s: float = 3.0,
                  delay_s: float = 3.0, cache_dir: str | None = None):
         self.base_url = base_url
-        self.retries, self.backoff_s = retries, backoff_s
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self.client = arxiv.Client(page_size=100, delay_seconds=delay_s, num_retries=0)
         self.client.query_url_format = base_url.rstrip("?") + "?{}"
-        self.client._session = _CheckedSession(timeout_s)  # the client offers no other way in
+        self.client._session = _CheckedSession(timeout_s, retries, backoff_s)  # the client offers no other way in
 
     def _cache_file(self, query: str, max_results: int) -> Path | None:
         if not self.cache_dir:
@@ -102,25 +105,19 @@ class ArxivSource:
         return records
 
     def _run(self, search: arxiv.Search, what: str) -> list[dict]:
-        """Run one arXiv search with our retries (5xx and connection errors, exponential backoff)."""
-        attempt = 0
-        while True:
-            try:
-                return [_record(r) for r in self.client.results(search)]
-            except ArxivError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - classified below
-                if not _retryable(exc):
-                    raise ArxivError(f"arXiv search for {what} failed: {exc}") from exc
-                if attempt >= self.retries:
-                    raise ArxivError(
-                        f"arXiv unreachable for {what} after {attempt + 1} tries ({type(exc).__name__}: {exc}); "
-                        "check the network or use literature.source: snapshot / auto"
-                    ) from exc
-                wait = self.backoff_s * (2 ** attempt)
-                log.warning("arXiv request failed (%s); retry %d/%d in %.1fs", exc, attempt + 1, self.retries, wait)
-                time.sleep(wait)
-                attempt += 1
+        """Run one arXiv search (the session retries); turn what is left of a failure into an ArxivError."""
+        try:
+            return [_record(r) for r in self.client.results(search)]
+        except ArxivError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - classified below
+            if not _retryable(exc):
+                raise ArxivError(f"arXiv search for {what} failed: {exc}") from exc
+            tries = attempts(self.client._session.policy)
+            raise ArxivError(
+                f"arXiv unreachable for {what} after {tries} tries ({type(exc).__name__}: {exc}); "
+                "check the network or use literature.source: snapshot / auto"
+            ) from exc
 
     def fetch_ids(self, ids: list[str], chunk: int = 100) -> list[dict]:
         """Fetch the records of the given arXiv ids (not cached), in chunks of `chunk` ids per request."""

@@ -64,7 +64,8 @@ def load_corpus(path: str) -> list[dict]:
 
 
 class BM25:
-    """Okapi BM25 over title (counted twice) and abstract."""
+    """Okapi BM25 over title (counted twice) and abstract. Kept over bm25s: the same top results, and faster
+    for one query per job up to 50,000 records (measured by tools/compare_bm25.py)."""
 
     def __init__(self, docs: list[list[str]], k1: float = 1.5, b: float = 0.75):
         self.k1, self.b = k1, b

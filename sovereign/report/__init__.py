@@ -1,4 +1,4 @@
 """render_report: one self-contained HTML page per study (works offline; every field escaped)."""
-from .html import render_report
+from .render_html import render_report
 
 __all__ = ["render_report"]

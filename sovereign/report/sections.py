@@ -5,7 +5,7 @@ import json
 
 import pandas as pd
 
-from .html import esc, fmt, table
+from .markup import esc, fmt, table
 
 SYNTHETIC_NOTE = ("The routing measurements run shape-matched synthetic workloads (visual tokens plus question "
                   "tokens with VQAv2- and Visual7W-like length distributions, generated and seeded), "

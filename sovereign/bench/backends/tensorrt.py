@@ -25,7 +25,7 @@ def import_tensorrt():
     """Import tensorrt or say why it cannot be used."""
     try:
         import tensorrt as trt
-    except ImportError as exc:
+    except (ImportError, OSError) as exc:  # OSError: the pip package is there but its libnvinfer is not
         raise BackendUnavailable(f"TensorRT is not installed ({exc}); install the tensorrt package "
                                  "from NVIDIA on a GPU host to measure this backend") from None
     if int(trt.__version__.split(".")[0]) < 10:
