@@ -68,8 +68,11 @@ def main(argv=None) -> int:
             step()
         if dev == "cuda":
             torch.cuda.synchronize()
-    key = "self_cuda_time_total" if dev == "cuda" else "self_cpu_time_total"
-    events = [e for e in prof.key_averages() if getattr(e, key.replace("_total", "_total"), 0)]
+    averages = prof.key_averages()
+    names = ("self_device_time_total", "self_cuda_time_total") if dev == "cuda" else ("self_cpu_time_total",)
+    key = next(n for n in names if averages and hasattr(averages[0], n))  # torch renamed cuda -> device
+    # device time: kernels only (the aten:: operator rows repeat their kernels' time on the host side)
+    events = [e for e in averages if getattr(e, key, 0) and (dev != "cuda" or not e.key.startswith("aten::"))]
     total = sum(getattr(e, key) for e in events) or 1.0
     gemm = sum(getattr(e, key) for e in events if any(w in e.key.lower() for w in ("gemm", "xmma", "cutlass", "mm")))
     lines.append(f"matrix-product kernels: {gemm / total:.1%} of device time; everything else {1 - gemm / total:.1%}")
