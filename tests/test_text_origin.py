@@ -149,7 +149,7 @@ def test_report_says_where_every_claim_sentence_comes_from(tmp_path, origins, ex
     import duckdb
     from test_report import build_hostile_study
 
-    from sovereign.report.html import render_report
+    from sovereign.report.render_html import render_report
 
     built = build_hostile_study(tmp_path)
     with duckdb.connect(str(built["db"])) as con:  # the claims' origins as the warehouse records them
@@ -167,7 +167,9 @@ def test_report_says_where_every_claim_sentence_comes_from(tmp_path, origins, ex
     assert sorted(r.split(" | ")[3] for r in rows) == sorted(labels[o] for o in origins)
     page = (out / "gpu.html").read_text(encoding="utf-8")
     assert expect.replace("'", "&#x27;") in page
-    assert page.index('id="provenance"') < page.index("<h2>Verdict</h2>")
+    # on the first screen the answer and the verdict come first, then where the claims' text comes from,
+    # before any claim is shown
+    assert page.index('id="verdict"') < page.index('id="provenance"') < page.index("Claims checked against")
     assert "<th>text origin</th><th>TF-IDF</th>" in page  # the papers table says it too
     cells = {label: page.count(f"<td>{label}</td>") for label in labels.values()}
     assert cells == {labels[o]: origins.count(o) for o in labels}

@@ -137,7 +137,8 @@ class LLMExtractor:
         body = {"model": self.cfg.model, "messages": messages, "temperature": 0,
                 "response_format": {"type": "json_schema", "json_schema": {"name": "claims", "schema": SCHEMA}}}
         _, answer = post_json(self.cfg.endpoint, "/v1/chat/completions", body, self.cfg.api_key_env or None,
-                              float(self.cfg.timeout_s), ClaimsLLMError, "claims chat")
+                              float(self.cfg.timeout_s), ClaimsLLMError, "claims chat",
+                              retries=int(self.cfg.retries))  # 5xx/timeouts: the same budget as invalid answers
         return answer
 
     def sentence_claims(self, sentence: str) -> list[dict]:

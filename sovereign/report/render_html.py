@@ -73,8 +73,9 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
             f"<p>Generated {esc(dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))} "
             f"from <code>{esc(db_path)}</code>.</p>"]
     frame = read_json(frame_path) if frame_path else None
-    body += sections.answer_section(data.get("answers")) + sections.provenance_section(data["claims"])
-    body += sections.verdict_section(data["verdicts"])
+    # the answer, then the verdict, on the first screen; where the claims' text comes from right below
+    body += sections.answer_section(data.get("answers")) + sections.verdict_section(data["verdicts"])
+    body += sections.provenance_section(data["claims"])
     body += sections.frame_section(frame)
     body += ["<h2>Charts</h2>"] + chart_html
     body += sections.results_section(bench) + sections.claims_section(data["claim_checks"])
