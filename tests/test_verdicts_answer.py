@@ -46,7 +46,9 @@ def test_routing_answer_states_on_demand_against_top2_and_top1_by_phase_with_the
     assert "so latency moves with the activations" in top2["finding"].split("In decode")[1]
     assert top2["finding"].startswith("On Test CPU (device entry cpu), grouped dispatch")
     assert "+100% against top-1" in top1["finding"]  # prefill 6 ms vs 3 ms
-    assert top2["claims"] == [{"claim_id": "a1", "status": "UNTESTABLE", "reason": "needs the trained router"}]
+    assert top2["claims"] == [{"claim_id": "a1", "status": "UNTESTABLE", "reason": "needs the trained router",
+                               "conditional_finding": None}]
+    assert "Conditional measurement" not in top2["finding"]
     assert top2["untested"] == ["claim a1: needs the trained router"]
     assert len(top2["details"]) == 4 and {d["phase"] for d in top2["details"]} == {"prefill", "decode"}
     assert "moe_routing/cpu/tiny_8e/ondemand/fp32/b4/vqav2/prefill/grouped" in top2["measured"]
@@ -96,3 +98,16 @@ def test_reference_rows_are_labelled_in_the_finding_and_rows_are_one_per_compari
     assert table.columns[:7].tolist() == ["study", "comparison", "finding", "measured_evidence", "claims", "conditional",
                                           "untested"]
     assert len(table) == 1 and json.loads(table["measured_evidence"].iloc[0])
+
+
+def test_a_claimed_budget_measured_here_is_in_the_answer_as_conditional():
+    bench = Bench(pd.DataFrame(routing_rows()), load_hardware())
+    c = checks(("a1", "UNTESTABLE", "needs the trained AnyExperts checkpoint; conditional: if the claimed 40% fewer "
+                "real activations than top-2 holds, latency changes by prefill -30%"))
+    c["conditional"] = True
+    c["conditional_finding"] = "if the claimed 40% fewer real activations than top-2 holds, latency changes by prefill -30%"
+    top2 = build_answer(build_frame("routing", ROUTING_Q), c, bench)["comparisons"][0]
+    assert top2["conditional"] and top2["finding"].endswith(
+        "Conditional measurement (not a reproduction of the paper): If the claimed 40% fewer real activations than "
+        "top-2 holds, latency changes by prefill -30%.")
+    assert top2["untested"] == ["claim a1: needs the trained AnyExperts checkpoint"]  # the finding is not cut up

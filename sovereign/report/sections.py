@@ -90,7 +90,8 @@ def answer_items(answers: pd.DataFrame) -> tuple[list[str], list[str]]:
     """(findings, what could not be tested) of a study's answer, in plain sentences."""
     if answers is None or answers.empty:
         return [], []
-    findings = [f"{r['comparison']}: {r['finding']}" + (" (conditional on a claimed figure)" if bool(r["conditional"]) else "")
+    findings = [f"{r['comparison']}: {r['finding']}" + (" (part of it is conditional on a claimed figure, never a reproduction)"
+                                                     if bool(r["conditional"]) else "")
                 for r in answers.to_dict("records")]
     untested = sorted({u.strip() for x in answers["untested"].dropna() for u in str(x).split("; ") if u.strip()})
     return findings, untested

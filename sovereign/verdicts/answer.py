@@ -43,7 +43,8 @@ def _claims_on(checks: pd.DataFrame, ids: set[str] | None = None) -> list[dict]:
     if checks is None or checks.empty:
         return []
     c = checks if ids is None else checks[checks["claim_id"].isin(ids)]
-    return [{"claim_id": r["claim_id"], "status": r["status"], "reason": str(r.get("reason") or "")[:300]}
+    return [{"claim_id": r["claim_id"], "status": r["status"], "reason": str(r.get("reason") or "")[:300],
+             "conditional_finding": r.get("conditional_finding") if bool(r.get("conditional")) else None}
             for r in c.to_dict("records") if r["status"] != "NOT_EMPIRICAL"]
 
 
@@ -58,7 +59,7 @@ def _conditional(claims: list[dict], checks: pd.DataFrame) -> bool:
 
 def _untested(claims: list[dict]) -> list[str]:
     # the reason up to its plausibility note: what is missing, not the arithmetic
-    return [f"claim {c['claim_id']}: {c['reason'].split('; plausibility')[0]}" for c in claims
+    return [f"claim {c['claim_id']}: {c['reason'].split('; plausibility')[0].split('; conditional')[0]}" for c in claims
             if c["status"] in ("UNTESTABLE", "CONDITIONAL")]
 
 
@@ -222,6 +223,11 @@ def build_answer(frame: dict, checks: pd.DataFrame, bench: Bench, claims: pd.Dat
                       "untested": _untested(bearing), "details": []})
     statuses = pd.Series([c["status"] for c in _claims_on(checks)]).value_counts().to_dict() if checks is not None \
         and not checks.empty else {}
+    for c in comps:  # what a claimed budget would do here, measured: stated as conditional, never as reproduced
+        conds = sorted({x["conditional_finding"] for x in c["claims"] if x.get("conditional_finding")})
+        if conds:
+            c["finding"] += " Conditional measurement (not a reproduction of the paper): " + " ".join(
+                f"{x[0].upper()}{x[1:]}." for x in conds)
     summary = [c["finding"] for c in comps]
     if statuses:
         summary.append("On-frame claims: " + ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) + ".")
