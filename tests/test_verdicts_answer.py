@@ -111,3 +111,17 @@ def test_a_claimed_budget_measured_here_is_in_the_answer_as_conditional():
         "Conditional measurement (not a reproduction of the paper): If the claimed 40% fewer real activations than "
         "top-2 holds, latency changes by prefill -30%.")
     assert top2["untested"] == ["claim a1: needs the trained AnyExperts checkpoint"]  # the finding is not cut up
+
+
+def test_an_entry_named_l4_that_ran_on_a_cpu_answers_nothing_about_an_l4():
+    rows = cnn_rows("l4", 4.0) + cnn_rows("t4", 1.0)
+    for r in rows:
+        if r["device"] == "l4":  # the entry's name says L4; the hardware record says a Xeon
+            r.update(gpu_name="", hardware="Intel Xeon Gold 6230", hardware_kind="cpu", cpu_model="Intel Xeon Gold 6230")
+    (comp,) = build_answer(build_frame("gpu", GPU_Q), pd.DataFrame(), Bench(pd.DataFrame(rows), load_hardware()))[
+        "comparisons"]
+    assert comp["measured"] == [] and "no measurement of l4" in comp["finding"]
+    honest = cnn_rows("l4", 4.0) + cnn_rows("t4", 1.0)  # the same rows recorded on an L4 answer it
+    (comp,) = build_answer(build_frame("gpu", GPU_Q), pd.DataFrame(), Bench(pd.DataFrame(honest), load_hardware()))[
+        "comparisons"]
+    assert comp["measured"] and "4.00x the throughput of t4" in comp["finding"]

@@ -224,3 +224,25 @@ def test_a_claim_about_a_cpu_family_is_a_class_match_that_counts_only_when_confi
     for r in rows:
         r.update(hardware="Neoverse-V2", cpu_model="Neoverse-V2")
     assert run([c], rows).loc["x", "status"] == "UNTESTABLE"
+
+
+def test_a_headline_ratio_is_taken_within_one_configuration_never_across_devices():
+    rows = [bench_row("cpu", "resnet18", "onnxruntime", "fp32", 8, 100.0), bench_row("cpu", "resnet18", "torch_eager", "fp32", 8, 500.0),
+            bench_row("h200", "resnet18", "onnxruntime", "fp32", 8, 1000.0), bench_row("h200", "resnet18", "torch_eager", "fp32", 8, 200.0)]
+    c = claim("o", "p1", "ONNX Runtime is 2x eager PyTorch", kind="ratio", metric="throughput", value=2.0, unit="x",
+              subject_backend="onnxruntime", baseline_backend="pytorch")
+    got = run([c], rows).loc["o"]
+    # the best ONNX Runtime row (h200, 1000) against the eager row of the same device (200): 5x, not 1000/500
+    assert got["status"] == "NOT_REPRODUCED" and got["measured_value"] == pytest.approx(5.0)
+
+
+def test_a_claim_about_a_gpu_in_general_is_a_class_match_and_a_claim_without_a_value_is_untestable():
+    rows = cnn_rows("l4", 4.0)
+    g = claim("g", "p1", "FP16 doubles FP32 throughput on GPUs", kind="ratio", metric="throughput", value=2.0, unit="x",
+              subject_device="gpu", subject_precision="fp16", baseline_precision="fp32")
+    got = run([g], rows).loc["g"]
+    assert got["status"] == "REPRODUCED" and got["match"] == "class" and not got["counts_as_verified"]
+    n = claim("n", "p1", "FP16 is faster than FP32 on the L4", kind="ratio", metric="throughput", value=None, unit="x",
+              subject_device="l4", subject_precision="fp16", baseline_precision="fp32")
+    got = run([n], rows).loc["n"]
+    assert got["status"] == "UNTESTABLE" and "states no single value" in got["reason"]

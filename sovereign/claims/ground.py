@@ -112,6 +112,10 @@ def relate_claims(claims: pd.DataFrame, tol: float, authors: dict | None = None)
     """Per claim: claims of other papers (no author in common) on the same metric, unit, kind, subject and
     baseline fields that agree (values within `tol`) or conflict; `matched_fields` names the fields compared."""
     df = claims.reset_index(drop=True)
+    missing = [c for c in ["metric", "unit", "kind", "qualifier", "value", "value_from", "value_to", "low", "high"] + _SIDES
+               if c not in df.columns]
+    if missing:  # older or hand-made tables: an absent field is an empty one
+        df = df.assign(**{c: None for c in missing})
     n = len(df)
     agrees, conflicts, matched = [""] * n, [""] * n, [""] * n
     n_agree, n_conflict = np.zeros(n, dtype=int), np.zeros(n, dtype=int)

@@ -13,7 +13,8 @@ from .match import ROUTING_SUITE, Bench, clean, row_key
 ROUTING_BASELINES = (("topk2", "top-2"), ("topk1", "top-1"))
 ONDEMAND = "ondemand"
 DECIDING = ("REPRODUCED", "NOT_REPRODUCED")
-HW_NAMES = {"device": "_device", "model": "_model", "backend": "_backend", "precision": "_precision"}
+# a device is what the row's hardware record resolves to (_devlabel), never the config entry's name
+HW_NAMES = {"device": "_devlabel", "model": "_model", "backend": "_backend", "precision": "_precision"}
 
 
 def _pct(a: float, b: float) -> float:
@@ -65,16 +66,17 @@ def _untested(claims: list[dict]) -> list[str]:
 
 def _origin_note(rows: pd.DataFrame) -> tuple[str, str]:
     """('run' | 'reference', a sentence prefix): reference rows were measured elsewhere, never by this run."""
-    if "origin" not in rows or rows.empty or not (rows["origin"] == "reference").all():
+    if "origin" not in rows or rows.empty or not (rows["origin"] == "reference").any():
         return "run", ""
     dates = sorted({str(d) for d in rows.get("reference_date", pd.Series(dtype=object)).dropna()})
-    return "reference", f"Reference rows (measured elsewhere{', ' + ', '.join(dates) if dates else ''}), not this run: "
+    which = "Reference rows" if (rows["origin"] == "reference").all() else "Partly reference rows"
+    return "reference", f"{which} (measured elsewhere{', ' + ', '.join(dates) if dates else ''}), not this run: "
 
 
 def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
     """On-demand against top-2 and top-1, per phase, over batch sizes and workloads, from moe_routing rows."""
     df = bench.df
-    rows = df[(df["suite"] == ROUTING_SUITE) & df["_ok"]] if len(df) else df
+    rows = df[(df["suite"] == ROUTING_SUITE) & df["_ok"] & df["_decides"]] if len(df) else df
     claims = _claims_on(checks)
     if rows.empty or ONDEMAND not in set(rows["_backend"]):
         return [{"comparison": "on-demand vs top-k routing", "finding": "This run measured no on-demand routing rows, "
@@ -86,7 +88,7 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
     if disp:
         rows = rows[rows["dispatch"] == disp]
     # one answer per device the rows ran on (never pooled); this run's rows before reference ones
-    groups = list(rows.groupby("_device"))
+    groups = list(rows.groupby("_devlabel"))
     if "origin" in rows:
         groups.sort(key=lambda kv: (kv[1]["origin"] == "reference").all())
     out = []
@@ -164,7 +166,9 @@ def _pairs(frame: dict) -> list[tuple[str, str, str]]:
 def field_comparison(bench: Bench, checks: pd.DataFrame, claims: pd.DataFrame, f: str, s: str, b: str) -> dict:
     """A subject value against a baseline value of one field (device, precision, ...), paired over the rest."""
     col = HW_NAMES[f]
-    df = bench.df[bench.df["_ok"]] if len(bench.df) else bench.df
+    # this run's rows when they measure both sides; else reference rows, labelled as such in the finding
+    ok = bench.df[bench.df["_ok"]] if len(bench.df) else bench.df
+    df = ok[ok["_decides"]] if len(ok) else ok
     norm = {"precision": lambda v: v, "device": lambda v: v}.get(f, lambda v: v.replace("_", "").replace("-", ""))
     ids = set()
     if claims is not None and not claims.empty:
@@ -175,6 +179,8 @@ def field_comparison(bench: Bench, checks: pd.DataFrame, claims: pd.DataFrame, f
     bearing = _claims_on(checks, ids)
     name = f"{s} vs {b} ({f})"
     sr, br = (df[df[col] == norm(s)], df[df[col] == norm(b)]) if len(df) else (df, df)
+    if (sr.empty or br.empty) and len(ok):
+        sr, br = ok[ok[col] == norm(s)], ok[ok[col] == norm(b)]
     missing = [v for v, r in ((s, sr), (b, br)) if r.empty]
     if missing:
         need = " and ".join(missing)
@@ -183,7 +189,8 @@ def field_comparison(bench: Bench, checks: pd.DataFrame, claims: pd.DataFrame, f
         return {"comparison": name, "finding": f"This run has no measurement of {need}, so {s} against {b} is not "
                 f"answered by measurement.", "measured": [], "claims": bearing, "conditional": _conditional(bearing, checks),
                 "untested": [f"{name}: needs {what}"] + _untested(bearing), "details": []}
-    dims = [c for c in ("_device", "_model", "_backend", "_precision", "batch_size", "_ctx") if c != col]
+    dims = [c for c in ("_devlabel", "_model", "_backend", "_precision", "batch_size", "_ctx", "_setting")
+            if c != col and c in sr.columns]
     merged = sr.merge(br, on=dims, suffixes=("_s", "_b"))
     if merged.empty:
         return {"comparison": name, "finding": f"{s} and {b} were measured, but never in the same configuration.",

@@ -152,6 +152,8 @@ def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, per
     col, higher, why = _column(metric, bench)
     if why:
         return _result("UNTESTABLE", why, claimed)
+    if claimed is None:
+        return _result("UNTESTABLE", "the claim states no single value to compare with")
     s, b, gpu_only = _sides(claim, cfg, hw)
     if not any(side(claim, "baseline").values()):
         return _result("UNTESTABLE", "the claim names no baseline to compare with", claimed)
@@ -217,12 +219,11 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
     elif q == "at_least":
         g_used = min(ratios, key=ratios.get)
         measured = ratios[g_used]
-    else:  # exact/approx: the headline figure, best subject against best baseline over the common groups
+    else:  # exact/approx: the headline figure, at the subject's best configuration, against the baseline there
         best_s = max(common, key=lambda g: gs[g][col]) if higher else min(common, key=lambda g: gs[g][col])
-        best_b = max(common, key=lambda g: gb[g][col]) if higher else min(common, key=lambda g: gb[g][col])
-        r = float(gs[best_s][col]) / float(gb[best_b][col])
+        r = float(gs[best_s][col]) / float(gb[best_s][col])
         measured, g_used = (r if higher else 1 / r), best_s
-        used = [row_key(gs[best_s]), row_key(gb[best_b])]
+        used = [row_key(gs[best_s]), row_key(gb[best_s])]
     if percent or q in ("up_to", "at_most", "at_least"):
         used = [row_key(gs[g_used]), row_key(gb[g_used])]
     ok = claimed is not None and _within(measured, claimed, None if percent else q, cfg.tolerance)
@@ -349,6 +350,9 @@ def device_match(claim: dict, res: dict, hw: Hardware) -> tuple[str | None, str]
     classes = [hw.cpu_class(n) for n in names if n]
     if not any(names):
         return None, ""
+    if any(n in GENERIC_GPU for n in names if n):  # "a GPU": any measured GPU, never the claimed one
+        return "class", "; match: class: the claim names no particular GPU" if res["status"] in (
+            "REPRODUCED", "NOT_REPRODUCED") else ""
     if not any(classes):
         return "exact", ""
     if res["status"] not in ("REPRODUCED", "NOT_REPRODUCED"):

@@ -57,29 +57,28 @@ def conditional_budget(claim: dict, bench: Bench, metric: str = "latency_ms_p50"
         return {"conditional": False, "finding": "", "rows": [], "contexts": []}
     share, k = got
     name, base = f"budget{share:g}top{k}", f"topk{k}"
-    df = bench.df[(bench.df["suite"].map(clean) == ROUTING_SUITE) & bench.df["_ok"]]
-    if "origin" in df.columns:
-        df = df[df["origin"].fillna("run") == "run"]
+    df = bench.df[(bench.df["suite"].map(clean) == ROUTING_SUITE) & bench.df["_ok"] & bench.df["_decides"]]
     sub, ref = df[df["_backend"] == key(name)], df[df["_backend"] == key(base)]
     if sub.empty or ref.empty:
         return {"conditional": False, "rows": [], "contexts": [],
                 "finding": f"the claimed budget was not measured: add {name} (and {base}) to "
                            "bench.suites.moe_routing.<grid>.strategies"}
-    cols = ["_device", "_ctx", "batch_size"]
+    # one device as its hardware record says, one model, dtype and setting: never paired across them
+    cols = [c for c in ("_devlabel", "_model", "_precision", "_setting", "_ctx", "batch_size") if c in sub.columns]
     m = sub.merge(ref, on=cols, suffixes=("", "_ref"))
     m = m[m[metric].notna() & m[f"{metric}_ref"].notna() & (m[f"{metric}_ref"] > 0)]
     if m.empty:
         return {"conditional": False, "rows": [], "contexts": [], "finding": f"{name} and {base} share no context"}
     m["change_pct"] = (m[metric] / m[f"{metric}_ref"] - 1) * 100
     contexts, parts = [], []
-    for (dev, ctx), g in m.groupby(["_device", "_ctx"], sort=True):
+    for (dev, ctx), g in m.groupby(["_devlabel", "_ctx"], sort=True):
         g = g.sort_values("batch_size")
         hw = next((h for h in g.get("_hw", pd.Series(dtype=object)) if isinstance(h, str) and h), dev)
         lo, hi = float(g["change_pct"].min()), float(g["change_pct"].max())
         contexts.append({"device": dev, "hardware": hw, "context": ctx, "batch_sizes": g["batch_size"].tolist(),
                          "change_pct": [round(float(x), 2) for x in g["change_pct"]],
-                         "real_per_token": float(np.nanmean(g["real_act_per_token"])) if "real_act_per_token" in g
-                         else None})
+                         "real_per_token": float(g["real_act_per_token"].mean())
+                         if "real_act_per_token" in g and g["real_act_per_token"].notna().any() else None})
         span = f"{lo:+.0f}%" if abs(hi - lo) < 0.5 else f"{lo:+.0f}% to {hi:+.0f}%"
         parts.append(f"{ctx} on {hw}: {span} over batch {g['batch_size'].min()}-{g['batch_size'].max()}")
     finding = (f"if the claimed {abs(1 - share):.0%} fewer real activations than top-{k} holds, {metric} against "

@@ -141,19 +141,28 @@ def verified(state: RoundState) -> tuple[pd.DataFrame, list[str]]:
 
 
 def conflicts(state: RoundState) -> list[dict]:
-    """Pairs of on-frame claims from different papers, same metric, subject and baseline, values apart."""
-    rows = [r for r in _check_rows(state).values() if r.get("value") is not None and pd.notna(r.get("value"))]
-    keyf = ("metric", "kind") + tuple(f"{p}_{f}" for p in ("subject", "baseline")
-                                      for f in ("device", "model", "backend", "precision", "method"))
-    out = []
-    for i, a in enumerate(rows):
-        for b in rows[i + 1:]:
-            if a["paper_id"] == b["paper_id"] or any(str(a.get(k) or "") != str(b.get(k) or "") for k in keyf):
+    """Pairs of on-frame claims from different papers that conflict field by field: the same rule as
+    ground_claims' conflicts_with (metric, unit, kind, subject and baseline match; values, qualifiers
+    included, do not overlap within the tolerance), so the two never disagree about a pair."""
+    from ..claims.ground import relate_claims
+
+    c = state.claims
+    if c is None or c.empty or "value" not in c:
+        return []
+    rel = relate_claims(c, state.agree_tolerance).set_index("claim_id")
+    rows = {r["claim_id"]: r for r in c.to_dict("records")}
+    out, seen = [], set()
+    for a, other in rel["conflicts_with"].items():
+        for b in [x for x in str(other).split(",") if x]:
+            pair = tuple(sorted((a, b)))
+            if pair in seen or b not in rows:
                 continue
-            va, vb = float(a["value"]), float(b["value"])
-            if abs(va - vb) > state.agree_tolerance * max(abs(va), abs(vb)):
-                out.append({"a": a["claim_id"], "b": b["claim_id"], "papers": (a["paper_id"], b["paper_id"]),
-                            "values": (va, vb), "metric": a.get("metric")})
+            seen.add(pair)
+            ra, rb = rows[pair[0]], rows[pair[1]]
+            out.append({"a": pair[0], "b": pair[1], "papers": (ra["paper_id"], rb["paper_id"]),
+                        "values": (float(ra["value"]) if pd.notna(ra.get("value")) else float("nan"),
+                                   float(rb["value"]) if pd.notna(rb.get("value")) else float("nan")),
+                        "metric": ra.get("metric")})
     return out
 
 
@@ -194,8 +203,10 @@ def skeptic(state: RoundState) -> tuple[float, list[dict]]:
         items.append(_item(f"{len(open_pairs)} pairs of papers disagree and no measurement settles it: {desc}",
                            capped(len(open_pairs), w, "conflict"), [f"claim:{p[k]}" for p in open_pairs for k in "ab"]))
     emp_all = c[c["status"].isin(EMPIRICAL)] if not c.empty else c
-    ungrounded = emp_all[emp_all["numbers_grounded"].eq(False)] if len(emp_all) and "numbers_grounded" in emp_all else \
-        emp_all.iloc[0:0]
+    # only claims searched in their cited paper (not verbatim): a verbatim claim's check is about extraction
+    searched = emp_all["support_method"].fillna("self") != "self" if "support_method" in emp_all else False
+    ungrounded = emp_all[emp_all["numbers_grounded"].eq(False) & searched] \
+        if len(emp_all) and "numbers_grounded" in emp_all else emp_all.iloc[0:0]
     if len(ungrounded):
         items.append(_item(f"{len(ungrounded)} claims whose numbers grounding did not find in the cited paper",
                            capped(len(ungrounded), w, "ungrounded"), _ids(ungrounded)))
