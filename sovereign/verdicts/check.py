@@ -228,8 +228,7 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
         used = [row_key(gs[g_used]), row_key(gb[g_used])]
     ok = claimed is not None and _within(measured, claimed, None if percent else q, cfg.tolerance)
     unit = "%" if percent else "x"
-    claimed_text = f"{claimed:,.4g}{unit}" if claimed is not None else "no single value"
-    reason = (f"measured {measured:,.4g}{unit} vs claimed {claimed_text}: {used[0]} against {used[1]}"
+    reason = (f"measured {measured:,.4g}{unit} vs claimed {claimed:,.4g}{unit}: {used[0]} against {used[1]}"
               + (f" (paired over {', '.join(dims)}; {len(common)} pairs)" if dims else ""))
     if len(per_context) > 1:
         holds = {c: claimed is not None and _within(v, claimed, None, cfg.tolerance) for c, (v, _) in per_context.items()}
