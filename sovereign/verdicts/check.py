@@ -11,7 +11,7 @@ import pandas as pd
 from ..io import read_table, write_parquet
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware
-from .match import ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
+from .match import GENERIC_TOPK, ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
 from .protocols import check_with_protocol
 from .settings import CheckConfig
@@ -33,7 +33,6 @@ UNMEASURED = {"accuracy": "accuracy", "activated_params": "activated parameters"
 DIM_COLUMNS = {"device": "_devlabel", "model": "_model", "backend": "_backend", "precision": "_precision",
                "batch": "batch_size", "ctx": "_ctx", "setting": "_setting"}
 GENERIC_GPU = {"gpu", "gpus", "nvidia gpu"}
-GENERIC_TOPK = {"top-k", "fixed top-k", "topk", "top k", "fixed top-k routing", "top-k routing"}
 STATUS_WEIGHT = {"REPRODUCED": 1.0, "UNTESTABLE": 0.6, "NOT_EMPIRICAL": 0.5, "NOT_REPRODUCED": 0.3}
 CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value", "ratio", "tolerance",
                  "plausibility", "utilization", "reason", "round", "paper_id", "kind", "metric", "unit",

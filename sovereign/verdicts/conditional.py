@@ -15,10 +15,9 @@ import numpy as np
 import pandas as pd
 
 from .hardware import key
-from .match import ROUTING_SUITE, Bench, clean, row_key
+from .match import GENERIC_TOPK, ROUTING_SUITE, Bench, clean, row_key
 from .plausibility import as_number
 
-GENERIC_TOPK = {"top-k", "fixed top-k", "topk", "top k", "fixed top-k routing", "top-k routing"}
 
 
 def needed_artefact(claim: dict) -> str:

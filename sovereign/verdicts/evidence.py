@@ -94,7 +94,6 @@ def reground(question: str, claims: pd.DataFrame, papers: pd.DataFrame, fulltext
     For each claim, the `candidates_per_claim` most similar sentences of other papers (at or above
     `corroboration_threshold`) are parsed into claims; only a field-by-field match counts (see the module)."""
     from ..claims.extract import parse_sentences
-    from ..claims.ground import author_set
 
     sents = sentences(paper_texts(papers, fulltext, kept_only=False))
     claim_rows = claims[claims["sentence"].notna()].to_dict("records") if not claims.empty else []
@@ -121,11 +120,11 @@ def reground(question: str, claims: pd.DataFrame, papers: pd.DataFrame, fulltext
         cands = [{**x, "claim_id": f"s{j}.{k}", "paper_id": str(pids[j]), "sentence": sents["sentence"][j],
                   "similarity": round(float(sim[i][j]), 4)} for j in top for k, x in enumerate(parsed.get(j, []))]
         for m in structural_relation(c, cands, agree_tolerance, authors):
-            shared = bool(author_set(authors.get(str(c.get("paper_id")))) & author_set(authors.get(m["paper_id"])))
             corroboration.append({"claim_id": c["claim_id"], "paper_id": m["paper_id"], "sentence": m["sentence"],
                                   "similarity": m["similarity"], "relation": m["relation"],
                                   "matched_fields": m["matched_fields"],
-                                  "independent": m["relation"] == "corroborates" and not shared})
+                                  # relate_claims pairs no papers that share an author
+                                  "independent": m["relation"] == "corroborates"})
     # papers the screening dropped whose best sentence matches the question well enough
     kept = set(papers.loc[papers["kept"].astype(bool), "paper_id"]) if "kept" in papers else set()
     best_by_paper = pd.DataFrame({"paper_id": pids, "sim": sim[0]}).groupby("paper_id")["sim"].max()

@@ -14,6 +14,8 @@ from .hardware import Hardware, key, norm_precision
 
 SIDE_FIELDS = ("device", "model", "backend", "precision", "method", "batch")
 ROUTING_SUITE = "moe_routing"
+# A claim's "top-k" baseline that names no k (check.py and conditional.py read it as top-2)
+GENERIC_TOPK = {"top-k", "fixed top-k", "topk", "top k", "fixed top-k routing", "top-k routing"}
 CONTEXT_COLUMNS = ("phase", "workload", "dispatch")
 SETTING_COLUMNS = ("memory_format", "cuda_graphs", "compile_mode")
 COMPILED_BACKENDS = {"torchcompile", "compile", "compiled", "torchscript"}
