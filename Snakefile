@@ -13,6 +13,7 @@ include: "rules/literature.smk"
 include: "rules/claims.smk"
 include: "rules/bench.smk"
 include: "rules/bench_moe.smk"
+include: "rules/bench_llm.smk"
 include: "rules/verdicts.smk"
 include: "rules/warehouse.smk"
 

@@ -236,3 +236,30 @@ def write_job(rows: list[dict], report: dict, out_rows, out_report) -> None:
 
     write_parquet(out_rows, rows_frame(rows))
     write_json(out_report, report)
+
+
+def bench_llm_job(out_rows: str, out_report: str, device: str, model: str, backend: str, precision: str, job: dict,
+                  config_hash: str = "") -> int:
+    """One bench_llm rule job: build the job from its params, run its points, write rows and report; return rows."""
+    import torch
+
+    from .registry import ModelSpec
+    from .settings import LlmSuite
+
+    spec_dev = DeviceSpec(name=device, **job["device"])
+    suite = LlmSuite.from_config({**job["suite"], ("gpu" if spec_dev.kind == "cuda" else "cpu"): job["grid"]})
+    facts = dict(job["model"])
+    model_spec = ModelSpec(**{k: v for k, v in facts.items() if k in ModelSpec.__dataclass_fields__})
+    sheet = job.get("datasheet") or {}
+    llm_job = LlmJob(device=spec_dev, spec=model_spec, backend=backend, precision=precision, grid=suite.grid(spec_dev),
+                     seed=suite.seed, min_energy_window_s=suite.min_energy_window_s, memory_gb=sheet.get("memory_gb"),
+                     memory_gbs=sheet.get("memory_gbs"), config_hash=config_hash)
+    threads = torch.get_num_threads()
+    if spec_dev.kind == "cpu":
+        torch.set_num_threads(spec_dev.cpus)  # the device entry's cores, as the row's torch_threads says
+    try:
+        rows, report = run_llm_job(llm_job)
+    finally:
+        torch.set_num_threads(threads)
+    write_job(rows, report, out_rows, out_report)
+    return len(rows)

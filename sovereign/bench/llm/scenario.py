@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 
 # Fewest samples a percentile is reported from (p50 from any).
 MIN_SAMPLES = {50: 1, 90: 10, 99: 100}
-# Largest |logit difference| at a greedy divergence that still counts as a near-tie, by precision.
-LOGIT_TOL = {"fp32": 1e-3, "fp16": 0.05, "bf16": 0.1}
+# Largest |logit difference| between a backend and hf_eager that counts as rounding, as a share of the
+# reference logits' standard deviation, by precision. bf16 keeps 8 bits of mantissa, and a random
+# 32-layer network carries rounding forward: on the H200, Llama-2-7B-shaped bf16 logits of the
+# compiled path differed from eager by up to 0.35 (0.27 sd) while every greedy token was equal.
+LOGIT_REL_TOL = {"fp32": 1e-3, "fp16": 0.1, "bf16": 0.4}
 
 
 def percentile(values: list[float], q: int) -> float | None:
@@ -127,35 +130,36 @@ def time_point(backend, ids, output_len: int, warmup: int, iterations: int, pref
 def compare_outputs(tokens, logits, ref_tokens, ref_logits, precision: str) -> tuple[bool, str]:
     """Whether a backend's greedy outputs agree with hf_eager's on the same ids, and how (a sentence).
 
-    Equal tokens agree. At the first step where tokens differ the two runs still share their
-    prefix, so their logits there are comparable: a difference within LOGIT_TOL with the
-    reference's top two logits as close is a near-tie (kernels round differently), not a bug.
+    Equal tokens agree. At the first step where tokens differ both runs still share their prefix,
+    so their logits there are comparable: the outputs agree when the logits differ by no more than
+    the precision's tolerance and the backend's token is, under hf_eager's own logits, within that
+    measured difference of the top one (a near-tie that rounding can flip). Anything else disagrees.
     """
-    import torch
-
     rows, steps = min(tokens.shape[0], ref_tokens.shape[0]), min(tokens.shape[1], ref_tokens.shape[1])
     a, b = tokens[:rows, :steps].cpu(), ref_tokens[:rows, :steps].cpu()
-    tol = LOGIT_TOL[precision]
     same = (a == b).all(dim=0)
     diverge = int((~same).nonzero()[0]) if not bool(same.all()) else None
     upto = steps if diverge is None else diverge + 1
     n_cmp = min(upto, len(logits), len(ref_logits))
-    diff = max((float((logits[j][:rows].cpu() - ref_logits[j][:rows].cpu()).abs().max()) for j in range(n_cmp)),
-               default=None)
-    dtxt = f"; max |logit diff| {diff:.3g}" if diff is not None else ""
+    diffs = [float((logits[j][:rows].cpu().float() - ref_logits[j][:rows].cpu().float()).abs().max()) for j in range(n_cmp)]
+    sd = float(ref_logits[0][:rows].float().std()) if ref_logits else 0.0
+    tol = LOGIT_REL_TOL[precision] * sd
+    dtxt = f"; max |logit diff| {max(diffs):.3g} (tolerance {tol:.3g} = {LOGIT_REL_TOL[precision]:g} sd, {precision})" if diffs else ""
     if diverge is None:
-        return True, f"greedy tokens equal to hf_eager on {rows}x{steps} ids{dtxt}"
+        ok = not diffs or max(diffs) <= tol
+        verb = "equal to" if ok else "equal to, but logits beyond the tolerance of,"
+        return ok, f"greedy tokens {verb} hf_eager on {rows}x{steps} ids{dtxt}"
     if diverge >= min(len(logits), len(ref_logits)):
         return False, f"greedy tokens differ from hf_eager at step {diverge} of {steps} (no logits kept there to judge)"
     ref = ref_logits[diverge][:rows].cpu().float()
-    top2 = torch.topk(ref, 2, dim=-1).values
-    gap = float((top2[:, 0] - top2[:, 1]).min())
-    step_diff = float((logits[diverge][:rows].cpu() - ref).abs().max())
-    if step_diff <= tol and gap <= 2 * tol:
-        return True, (f"greedy tokens equal to hf_eager for {diverge} of {steps} steps, then a near-tie: "
-                      f"max |logit diff| {step_diff:.3g} <= {tol:g} ({precision}), top-2 gap {gap:.3g}")
-    return False, (f"greedy tokens differ from hf_eager at step {diverge} of {steps}: max |logit diff| "
-                   f"{step_diff:.3g} (tolerance {tol:g}, {precision}), top-2 gap {gap:.3g}")
+    noise = diffs[diverge]
+    bad_rows = (a[:, diverge] != b[:, diverge]).nonzero().flatten().tolist()
+    behind = max(float(ref[r].max() - ref[r, int(a[r, diverge])]) for r in bad_rows)
+    if max(diffs) <= tol and behind <= noise:
+        return True, (f"greedy tokens equal to hf_eager for {diverge} of {steps} steps, then a near-tie: the backend's "
+                      f"token is {behind:.3g} below hf_eager's top logit, within the {noise:.3g} logit difference{dtxt}")
+    return False, (f"greedy tokens differ from hf_eager at step {diverge} of {steps}: the backend's token is {behind:.3g} "
+                   f"below hf_eager's top logit, logit difference there {noise:.3g}{dtxt}")
 
 
 def expert_load(model, ids, top_k: int, n_experts: int) -> str:

@@ -126,7 +126,20 @@ def llm_jobs(config: dict) -> list[dict]:
     return jobs
 
 
-def job_params(config: dict, device: str, model: str) -> dict:
+def datasheet(path, device: str) -> dict:
+    """Memory capacity (GB) and bandwidth (GB/s) of `device` from a devices.yaml ({} when the file or entry is missing)."""
+    from pathlib import Path
+
+    import yaml
+
+    p = Path(path) if path else None
+    if p is None or not p.exists():
+        return {}
+    entry = ((yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("devices") or {}).get(device) or {}
+    return {"memory_gb": entry.get("memory_gb"), "memory_gbs": entry.get("memory_gbs")}
+
+
+def job_params(config: dict, device: str, model: str, devices_file=None) -> dict:
     """What one bench_llm job needs, and nothing more (so unrelated config changes rerun nothing)."""
     suite = suite_section(config)
     spec = device_spec(config, device)
@@ -134,7 +147,9 @@ def job_params(config: dict, device: str, model: str) -> dict:
     grid = {k: v for k, v in (suite.get(kind) or {}).items() if k not in ("models", "backends", "precisions")}
     entry = load_registry()[model]
     dev = {k: v for k, v in asdict(spec).items() if k != "name" and k not in PLACEMENT_KEYS}
+    dev["mem_mb"] = spec.mem_mb  # a CPU job's memory limit decides which points fit
     # the model's facts are part of the params: editing its registry entry reruns its jobs
     facts = {k: v for k, v in asdict(entry).items() if k not in ("aliases", "source")}
+    facts["source"] = entry.source
     return {"device": dev, "grid": grid, "suite": {k: v for k, v in suite.items() if k not in ("cpu", "gpu")},
-            "model": facts}
+            "model": facts, "datasheet": datasheet(devices_file, device)}
