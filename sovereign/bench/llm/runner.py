@@ -160,8 +160,12 @@ def _run_point(job, backend, reference, model, point, row, mismatch) -> dict:
     if dev == "cuda":
         torch.cuda.empty_cache()
         torch.cuda.reset_peak_memory_stats()
+    uuid = ""
+    if dev == "cuda":  # NVML wants the "GPU-..." string, not torch's uuid object
+        uuid = str(torch.cuda.get_device_properties(0).uuid)
+        uuid = uuid if uuid.startswith("GPU-") else f"GPU-{uuid}"
     try:
-        meter = energy_meter(kind, job.device.name and (torch.cuda.get_device_properties(0).uuid if dev == "cuda" else ""))
+        meter = energy_meter(kind, uuid)
     except Exception:  # no meter: energy stays NULL with its reason below
         meter = None
     try:
