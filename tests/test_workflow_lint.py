@@ -84,6 +84,7 @@ def bench_envs(workdir: Path, devices: list[str]) -> list[list]:
 def test_bench_jobs_use_the_gpu_env_on_cuda_devices_only(tmp_path):
     got = bench_envs(tmp_path, ["cpu", "l4"])
     assert got == [["bench_cnn", "cpu", "bench-cpu.yaml"], ["bench_cnn", "l4", "bench-gpu.yaml"],
+                   ["bench_llm", "cpu", "bench-cpu.yaml"], ["bench_llm", "l4", "bench-gpu.yaml"],
                    ["bench_moe", "cpu", "bench-cpu.yaml"], ["bench_moe", "l4", "bench-gpu.yaml"]]
     # and the plain dry run plans those GPU jobs
     res = subprocess.run([SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "--configfile",
