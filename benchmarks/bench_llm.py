@@ -2,9 +2,9 @@
 
 Points run in the priority order below; before each, its cost is estimated (a compile per new
 shape plus its requests at a rough per-token time) and a point that would overrun `--budget-s`
-is recorded as skipped instead of run. Prints per point TTFT, TPOT, tokens/s and the share of
+is recorded as skipped (skipped.csv) instead of run. Prints per point TTFT, TPOT, tokens/s and the share of
 the bandwidth roofline (datasheet, and the copy rate measured now); writes rows.parquet,
-rows.csv and bench_llm.log under --out.
+rows.csv, skipped.csv and bench_llm.log under --out.
 Usage: python benchmarks/bench_llm.py --out DIR [--device h200] [--budget-s 280] [--quick]
 """
 from __future__ import annotations
@@ -106,8 +106,12 @@ def main() -> None:
                   f"roofline {r.get('roofline_share') or float('nan'):.2f} (copy {r.get('copy_rate_share') or float('nan'):.2f}), "
                   f"compile {r.get('compile_s') or 0:.0f} s | {r.get('outputs_check', '')}", flush=True)
     df = pd.DataFrame(rows)
-    df.to_parquet(out / "rows.parquet")
-    df.to_csv(out / "rows.csv", index=False)
+    # skipped points are listed apart: rows.parquet holds only the row contract's statuses
+    skipped = df[df.status == "skipped"]
+    skipped[["model", "backend", "precision", "batch_size", "input_len", "output_len", "reason"]].to_csv(
+        out / "skipped.csv", index=False)
+    df[df.status != "skipped"].to_parquet(out / "rows.parquet")
+    df[df.status != "skipped"].to_csv(out / "rows.csv", index=False)
     cols = ["model", "backend", "batch_size", "input_len", "status", "ttft_ms_p50", "tpot_ms_p50", "tokens_per_s_per_seq",
             "output_tokens_per_s", "roofline_share", "copy_rate_share", "compile_s"]
     print(df[[c for c in cols if c in df]].to_string(index=False, float_format=lambda v: f"{v:.3g}"))

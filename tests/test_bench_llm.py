@@ -235,3 +235,17 @@ def test_bench_llm_job_runs_through_snakemake(tmp_path, base_config):
     assert (tmp_path / "results/logs/bench_llm/cpu/pythia-14m__fast_decode__fp32.log").exists()
     again = snakemake(tmp_path, "-n", *targets)
     assert "Nothing to be done" in again.stdout + again.stderr
+
+
+def test_moe_rows_record_the_expert_load():
+    from sovereign.bench.llm.registry import ModelSpec
+
+    moe = ModelSpec(key="tiny-moe", family="mixtral", version="", size="tiny", hidden=64, layers=2, heads=4, kv_heads=2,
+                    ffn=96, vocab=256, max_context=128, n_experts=4, top_k=2)
+    job = LlmJob(DeviceSpec("cpu"), moe, "fast_decode", "fp32", LlmGrid(**{**TINY, "batch_sizes": [2]}))
+    rows, _ = run_llm_job(job, progress=False, model=build_model(moe, "fp32", "cpu"))
+    assert rows[0]["status"] == "ok" and (rows[0]["n_experts"], rows[0]["top_k"]) == (4, 2)
+    import json
+
+    shares = json.loads(rows[0]["expert_load"])
+    assert len(shares) == 4 and sum(shares) == pytest.approx(1.0, abs=1e-3)
