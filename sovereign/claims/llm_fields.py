@@ -44,7 +44,7 @@ CONCURRENCY = [
 PER_SEQUENCE = re.compile(r"\bper[\s-](?:user|request|sequence|stream|query)\b|\bsingle[\s-](?:stream|user|request|"
                           r"sequence)\b|\bfor\s+(?:a|one|each)\s+(?:single\s+)?(?:user|request|sequence)\b", re.I)
 AGGREGATE = re.compile(r"\b(?:aggregate|total|overall|system|combined|cumulative)\s+(?:\w+\s+){0,2}?"
-                       r"(?:throughput|tokens?\b)|\bacross\s+(?:all\s+)?(?:requests|users|sequences)\b|"
+                       r"(?:throughput|tokens?\b)|\bin\s+total\b|\bacross\s+(?:all\s+)?(?:requests|users|sequences)\b|"
                        r"\b(?:generation|output)\s+throughput\b", re.I)
 _TOKENS = re.compile(r"\btok(?:en)?s?\s*(?:/|per)\s*s", re.I)
 
