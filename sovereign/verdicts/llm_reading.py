@@ -83,8 +83,12 @@ def is_llm_claim(claim: dict, registry: dict[str, ModelSpec] | None = None) -> b
     metric = clean(claim.get("metric"))
     if metric in LLM_METRICS or clean(claim.get("unit")) == "tokens/s":
         return True
+    methods = {clean(claim.get(f"{s}_method")) for s in ("subject", "baseline")} - {None}
+    if methods - QUANT_METHODS:
+        return False  # routing rules, attention kernels: the other suites' measurements, or none
     model = clean(claim.get("subject_model"))
-    return bool(metric and metric.startswith("latency") and model and resolve(model, registry) is not None)
+    return bool(metric in ("throughput", "speedup") or (metric or "").startswith("latency")) and bool(
+        model and resolve(model, registry) is not None)
 
 
 def read_llm_claim(claim: dict, registry: dict[str, ModelSpec] | None = None) -> LLMReading | None:
