@@ -189,3 +189,23 @@ def test_a_speedup_between_backends_is_the_ratio_of_their_rows(parser):
     res = check([c]).loc["c1"]
     assert res["status"] == "REPRODUCED", res["reason"]
     assert "fast_decode/fp32/b1" in res["bench_rows"] and "hf_eager/fp32/b1" in res["bench_rows"]
+
+
+# -- the answer says what this hardware measured -------------------------------------------------------
+def test_the_answer_states_decode_speed_and_ttft_by_batch_for_each_backend(parser):
+    from sovereign.verdicts.answer import build_answer
+    frame = {"study": "llm", "question": "How do tokens/s and TTFT scale with batch size?", "subject": {},
+             "baseline": {}, "metrics": ["throughput", "ttft"], "swept": ["batch size"], "datasets": [],
+             "method_families": []}
+    bench = Bench(pd.DataFrame(ROWS), HW)
+    checks = check([read(parser, "With Hugging Face Transformers, GPT-2 has a TPOT of 10 ms at batch size 1 on the CPU.",
+                         "tpot")], ROWS).reset_index()
+    ans = build_answer(frame, checks, bench)
+    (llm,) = [c for c in ans["comparisons"] if c["comparison"].startswith("decode throughput and TTFT")]
+    assert llm["finding"].startswith("On Test CPU, gpt2 in fp32 (32 prompt and 16 output tokens")
+    assert "hf_eager decodes 50 tok/s per sequence at batch 1 (TTFT 30 ms)" in llm["finding"]
+    assert "x the aggregate throughput for 4x the batch, TTFT 3.00x" in llm["finding"]
+    assert [c["status"] for c in llm["claims"]] == ["NOT_REPRODUCED"] and len(llm["measured"]) == len(ROWS)
+    # without llm rows the answer has no such entry
+    assert not [c for c in build_answer(frame, checks, Bench(pd.DataFrame([bench_row("cpu", "resnet18", "torch_eager",
+                "fp32", 1, 100.0)]), HW))["comparisons"] if c["comparison"].startswith("decode")]
