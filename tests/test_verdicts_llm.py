@@ -209,3 +209,11 @@ def test_the_answer_states_decode_speed_and_ttft_by_batch_for_each_backend(parse
     # without llm rows the answer has no such entry
     assert not [c for c in build_answer(frame, checks, Bench(pd.DataFrame([bench_row("cpu", "resnet18", "torch_eager",
                 "fp32", 1, 100.0)]), HW))["comparisons"] if c["comparison"].startswith("decode")]
+
+
+def test_a_figure_at_a_stated_batch_is_read_as_the_batch_total(parser):
+    # FlexGen's Hugging Face Accelerate baseline: OPT-6.7B at an effective batch of 2 on a T4 (prompt 512, 32 new)
+    p = assess(read(parser, "For 512-token prompts and 32 output tokens on the T4, Hugging Face Accelerate generates "
+                            "25.12 tokens/s for OPT-6.7B at an effective batch size of 2."), HW, CFG)
+    assert p["plausibility"] == "plausible" and "aggregate (2 x 23.0)" in p["reason"]
+    assert "0.57 GB KV cache (544 tokens x 2)" in p["reason"] and "320 GB/s" in p["reason"]

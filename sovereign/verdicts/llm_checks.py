@@ -28,7 +28,8 @@ ELSEWHERE = {"vllm": "vLLM", "tensorrt_llm": "TensorRT-LLM", "llama.cpp": "llama
              "exllamav2": "ExLlamaV2", "mlc_llm": "MLC LLM", "lmdeploy": "LMDeploy", "lightllm": "LightLLM",
              "ollama": "Ollama", "ctranslate2": "CTranslate2", "tensorrt": "TensorRT", "onnxruntime": "ONNX Runtime",
              "openvino": "OpenVINO", "triton_server": "Triton Inference Server", "megatron": "Megatron",
-             "mlx": "MLX", "jax": "JAX", "xla": "XLA", "tvm": "TVM", "coreml": "Core ML", "tensorflow": "TensorFlow"}
+             "mlx": "MLX", "jax": "JAX", "xla": "XLA", "tvm": "TVM", "coreml": "Core ML", "tensorflow": "TensorFlow",
+             "flexgen": "FlexGen", "sarathi_serve": "Sarathi-Serve"}
 STATIC = re.compile(r"static[\s-]+(?:kv[\s-]+)?cache|torch\.?compile|\bcompiled\b", re.I)
 # metric -> (column of the llm rows, higher is better)
 COLUMNS = {"per_sequence": ("tokens_per_s_per_seq", True), "aggregate": ("output_tokens_per_s", True),
@@ -69,20 +70,21 @@ def metric_column(r: LLMReading, batch: int | None) -> tuple[str, bool, str]:
 
 
 def untestable_why(r: LLMReading, claim: dict) -> str | None:
-    """What makes the claim untestable before any row is looked at (model, backend, precision, method)."""
-    if r.spec is None:
-        return r.model_note
+    """Everything that makes the claim untestable before any row is looked at (backend, precision, model, method)."""
+    why = []
     runs, note = backends_for(r.backend, claim)
     if runs is None:
-        return note
+        why.append(note)
     prec = norm_precision(r.precision) if r.precision else None
     if prec in QUANTISED or r.quant_method:
         what = " ".join(x for x in (prec, f"({r.quant_method})" if r.quant_method else None) if x)
-        return f"{what} weights: the llm suite runs {'/'.join(PRECISIONS)} only"
+        why.append(f"{what} weights: the llm suite runs {'/'.join(PRECISIONS)} only")
+    if r.spec is None:
+        why.append(r.model_note)
     method = clean(claim.get("subject_method"))
     if method:
-        return f"the llm suite does not run {method} (it measures plain generation with {', '.join(RUNS)})"
-    return None
+        why.append(f"the llm suite does not run {method} (it measures plain generation with {', '.join(RUNS)})")
+    return "; ".join(why) or None
 
 
 def select_rows(r: LLMReading, claim: dict, bench: Bench, side: dict | None = None) -> tuple[pd.DataFrame, str, str]:

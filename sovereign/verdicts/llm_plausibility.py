@@ -95,7 +95,8 @@ def decode_bound(r: LLMReading, spec: ModelSpec, dev_key: str, bw_gbs: float, pr
         text = f"{what}, so TPOT >= {floor_ms:,.2f} ms; claimed {r.value_ms:,.4g} ms = {share:.0%} of that bound"
         return _out("implausible" if share > 1 else "plausible", share, text)
     bound, label = per_seq, "per-sequence"
-    if r.scope == "aggregate":
+    # a tokens/s figure at a stated batch above 1 is the batch's total unless the sentence says per sequence
+    if r.scope == "aggregate" or (r.scope is None and batch > 1):
         bound, label = per_seq * batch, f"aggregate ({batch} x {per_seq:,.1f})"
     share = r.value / bound
     text = f"{what}; {label} bound {bound:,.1f} tok/s; claimed {r.value:,.4g} tok/s = {share:.0%} of it"

@@ -11,6 +11,12 @@ from .plausibility import as_number
 LLM_METRICS = ("token_throughput", "ttft", "tpot")
 # weight precisions and schemes the llm suite does not run (it runs fp32, fp16, bf16)
 QUANTISED = {"int8", "int4", "int3", "int2", "fp8", "fp6", "fp4", "w8a8", "awq", "gptq"}
+# serving techniques the llm suite does not implement (a claim about them is untestable, naming them)
+SERVING_METHODS = {"pagedattention", "continuous batching", "chunked prefill", "speculative decoding", "flash-decoding",
+                   "prefix caching", "tensor parallelism", "pipeline parallelism", "medusa", "eagle", "static batching"}
+# serving stacks whose throughput and latency claims are about token generation
+LLM_BACKENDS = {"vllm", "tensorrt_llm", "llama.cpp", "tgi", "sglang", "deepspeed", "fastertransformer", "exllamav2",
+                "mlc_llm", "lmdeploy", "lightllm", "ollama", "gpt_fast", "hf_transformers", "flexgen", "sarathi_serve"}
 QUANT_METHODS = {"awq", "gptq", "smoothquant", "llm.int8", "bitsandbytes", "marlin", "squeezellm", "spqr", "quip",
                  "kv cache quantization"}
 
@@ -83,8 +89,11 @@ def is_llm_claim(claim: dict, registry: dict[str, ModelSpec] | None = None) -> b
     metric = clean(claim.get("metric"))
     if metric in LLM_METRICS or clean(claim.get("unit")) == "tokens/s":
         return True
+    backends = {clean(claim.get(f"{s}_backend")) for s in ("subject", "baseline")} - {None}
+    if backends & LLM_BACKENDS and (metric in ("throughput", "speedup") or (metric or "").startswith("latency")):
+        return True  # "vLLM raises throughput 2-4x": a serving stack's claim, whatever model it names
     methods = {clean(claim.get(f"{s}_method")) for s in ("subject", "baseline")} - {None}
-    if methods - QUANT_METHODS:
+    if methods - QUANT_METHODS - SERVING_METHODS:
         return False  # routing rules, attention kernels: the other suites' measurements, or none
     model = clean(claim.get("subject_model"))
     return bool(metric in ("throughput", "speedup") or (metric or "").startswith("latency")) and bool(
