@@ -217,3 +217,11 @@ def test_a_figure_at_a_stated_batch_is_read_as_the_batch_total(parser):
                             "25.12 tokens/s for OPT-6.7B at an effective batch size of 2."), HW, CFG)
     assert p["plausibility"] == "plausible" and "aggregate (2 x 23.0)" in p["reason"]
     assert "0.57 GB KV cache (544 tokens x 2)" in p["reason"] and "320 GB/s" in p["reason"]
+
+
+def test_a_7b_gpu_claim_in_a_cpu_only_run_names_the_device_and_the_cpu_it_ran_on(parser):
+    res = check([read(parser, "With Hugging Face Transformers, Llama-2-7B in FP16 decodes 30 tokens/s at batch size 1 "
+                              "on an A100.")]).loc["c1"]
+    assert res["status"] == "UNTESTABLE"
+    assert res["reason"].startswith("no a100 results (the llm rows of this run ran on Test CPU)")
+    assert "plausibility: decode at batch 1 reads 13.48 GB of fp16 weights" in res["reason"]
