@@ -39,6 +39,7 @@ def test_sentence_is_read_as_a_careful_reader_reads_it(parser, case):
     ("LLaMA-2 7B reaches 40 tokens/s on an A100.", "llama-2-7b"),
     ("OPT-6.7B reaches 40 tokens/s on an A100.", "opt-6.7b"),
     ("Mixtral 8x7B reaches 40 tokens/s on an A100.", "mixtral-8x7b"),
+    ("Pythia-14M reaches 40 tokens/s on the CPU.", "pythia-14m"),
 ])
 def test_models_resolve_to_their_own_registry_entry(parser, sentence, key):
     spec = resolve(parser.parse(sentence)[0]["subject_model"])

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 
 DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "models.yaml"
-FAMILIES = ("llama", "mistral", "mixtral", "gpt2", "opt", "falcon", "qwen2")
+FAMILIES = ("llama", "mistral", "mixtral", "gpt2", "opt", "falcon", "qwen2", "gpt_neox")
 _REQUIRED = ("family", "size", "hidden", "layers", "heads", "kv_heads", "ffn", "vocab", "max_context")
 # Hub organisations and variant suffixes that do not change the architecture.
 _ORGS = ("meta-llama", "mistralai", "facebook", "tiiuae", "qwen", "openai-community", "meta")
@@ -75,7 +75,7 @@ class ModelSpec:
 def _count_params(s: ModelSpec) -> int:
     h, L, V, f, hd = s.hidden, s.layers, s.vocab, s.ffn, s.head_dim
     kv = s.kv_heads * hd
-    tied = bool(s.extra.get("tie_word_embeddings", s.family in ("gpt2", "opt", "falcon")))
+    tied = bool(s.extra.get("tie_word_embeddings", s.family in ("gpt2", "opt", "falcon", "gpt_neox")))
     head = 0 if tied else V * h
     if s.family in ("llama", "mistral", "mixtral", "qwen2"):
         attn = 2 * h * h + 2 * h * kv + (h + 2 * kv if s.family == "qwen2" else 0)
@@ -90,6 +90,9 @@ def _count_params(s: ModelSpec) -> int:
     if s.family == "falcon":
         norms = 4 * h if s.extra.get("new_decoder_architecture") else 2 * h
         layer = h * (h + 2 * kv) + h * h + 2 * h * f + norms
+        return V * h + L * layer + 2 * h + head
+    if s.family == "gpt_neox":
+        layer = (3 * h * h + 3 * h) + (h * h + h) + (h * f + f) + (f * h + h) + 4 * h
         return V * h + L * layer + 2 * h + head
     raise RegistryError(f"no parameter formula for family {s.family!r}")
 
