@@ -31,9 +31,28 @@ ELSEWHERE = {"vllm": "vLLM", "tensorrt_llm": "TensorRT-LLM", "llama.cpp": "llama
              "mlx": "MLX", "jax": "JAX", "xla": "XLA", "tvm": "TVM", "coreml": "Core ML", "tensorflow": "TensorFlow",
              "flexgen": "FlexGen", "sarathi_serve": "Sarathi-Serve"}
 STATIC = re.compile(r"static[\s-]+(?:kv[\s-]+)?cache|torch\.?compile|\bcompiled\b", re.I)
-# metric -> (column of the llm rows, higher is better)
+# metric -> (column of the llm rows, higher is better); the suite's declaration, when present, names the columns
 COLUMNS = {"per_sequence": ("tokens_per_s_per_seq", True), "aggregate": ("output_tokens_per_s", True),
            "ttft": ("ttft_ms_p50", False), "tpot": ("tpot_ms_p50", False), "e2e": ("e2e_ms_p50", False)}
+DECLARED = {"per_sequence": "tokens_per_s_per_seq", "aggregate": "tokens_per_s", "ttft": "ttft", "tpot": "tpot",
+            "e2e": "e2e_latency"}
+
+
+def _use_declaration() -> None:
+    """Take the suite name, backends, precisions and metric columns from the llm suite's own declaration."""
+    global SUITE, RUNS, PRECISIONS
+    try:
+        from ..bench.llm.declaration import declaration
+    except ImportError:  # a checkout without the suite: the row contract's names above
+        return
+    d = declaration()
+    SUITE, RUNS, PRECISIONS = d["suite"], tuple(d["backends"]), tuple(d["precisions"])
+    for ours, theirs in DECLARED.items():
+        if theirs in d["metrics"]:
+            COLUMNS[ours] = (d["metrics"][theirs][0], COLUMNS[ours][1])
+
+
+_use_declaration()
 
 
 def _res(status, reason, claimed=None, measured=None, rows=(), low=None, high=None) -> dict:
