@@ -219,8 +219,9 @@ def check_llm(claim: dict, bench: Bench, cfg, registry=None) -> dict | None:
     why = untestable_why(r, claim)
     if not (bench.df["suite"].map(clean) == SUITE).any():  # a study without the llm suite measures no tokens
         more = f" ({why})" if why else ""
-        return _res("UNTESTABLE", f"the suites measure no token generation in this study: add the {SUITE} suite to "
-                    f"its suites{more}", r.value_ms if r.metric in ("ttft", "tpot", "e2e") else r.value)
+        return _res("UNTESTABLE", f"the suites measure no token generation here (no {SUITE} rows: the study does not "
+                    f"list the {SUITE} suite, or it measured nothing){more}",
+                    r.value_ms if r.metric in ("ttft", "tpot", "e2e") else r.value)
     if why:
         return _res("UNTESTABLE", why, r.value_ms if r.metric in ("ttft", "tpot", "e2e") else r.value)
     if r.kind == "absolute":
