@@ -10,7 +10,7 @@ import pytest
 from workflow import ROOT, planned_jobs, run_default, write_config
 
 pytestmark = pytest.mark.slow
-STUDIES = ("gpu", "routing", "cpu")
+STUDIES = ("gpu", "routing", "cpu", "llm")
 TARGETS = tuple(f"results/{s}/claim_support.parquet" for s in STUDIES)
 
 
@@ -28,7 +28,7 @@ def test_every_study_gets_claims_marked_as_their_own_source(ran):
         support = pd.read_parquet(workdir / f"results/{study}/claim_support.parquet")
         empirical = claims[claims["kind"] != "not_empirical"]
         # TF-IDF-only screening keeps few routing papers: 3 gpu, 2 routing and 3 cpu empirical claims on the bundled corpus
-        assert len(empirical) >= {"gpu": 3, "routing": 2, "cpu": 3}[study], claims[["paper_id", "kind", "sentence"]]
+        assert len(empirical) >= {"gpu": 3, "routing": 2, "cpu": 3, "llm": 5}[study], claims[["paper_id", "kind", "sentence"]]
         assert set(support["claim_id"]) == set(claims["claim_id"])
         # every claim here is a sentence of its paper: never its own evidence, only an extraction check
         assert (support["method"] == "self").all() and support["verbatim"].all()
@@ -46,6 +46,12 @@ def test_every_study_gets_claims_marked_as_their_own_source(ran):
     caffe = cpu[(cpu["paper_id"] == "1805.08691") & (cpu["kind"] == "ratio") & (cpu["metric"] == "throughput")]
     row = caffe[caffe["qualifier"] == "up_to"].iloc[0]
     assert (row["value"], row["subject_precision"], row["baseline_precision"]) == (2.9, "int8", "fp32")
+    # the llm study reads FlexGen's Hugging Face baseline with its model, tokens/s, backend, batch and lengths
+    llm = pd.read_parquet(workdir / "results/llm/claims.parquet")
+    hf = llm[(llm["paper_id"] == "2303.06865") & (llm["value"] == 25.12)].iloc[0]
+    assert (hf["metric"], hf["unit"], hf["subject_model"], hf["subject_backend"], hf["subject_device"], hf["subject_batch"],
+            hf["condition_input_len"], hf["condition_output_len"]) == (
+        "token_throughput", "tokens/s", "opt-6.7b", "hf_transformers", "t4", "2", "512", "32")
 
 
 def test_unchanged_rerun_does_nothing(ran):

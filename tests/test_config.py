@@ -9,9 +9,10 @@ from sovereign.errors import ConfigError
 
 def test_default_config_is_valid(root):
     cfg = load_config(root / "config" / "config.yaml")
-    assert set(cfg["studies"]) >= {"gpu", "routing", "cpu"}
+    assert set(cfg["studies"]) >= {"gpu", "routing", "cpu", "llm"}
     # the study the default CPU run can test: its claims are about ResNet-50, so the CPU grid must run it
     assert cfg["studies"]["cpu"]["suites"] == ["cnn"]
+    assert cfg["studies"]["llm"]["suites"] == ["llm"]  # LLM claims are checked against the llm suite's rows
     assert "resnet50" in cfg["bench"]["suites"]["cnn"]["cpu"]["models"]
     assert cfg["bench"]["suites"]["cnn"]["cpu"]["backends"]["onnxruntime"] == ["fp32", "int8"]
     assert cfg["literature"]["source"] == "snapshot"

@@ -36,7 +36,8 @@ def check(claims: list[dict], rows: pd.DataFrame | list[dict], **cfg) -> pd.Data
 
 @pytest.mark.parametrize("name,kind,want", [
     ("NVIDIA L4", "gpu", "l4"), ("Tesla T4", "gpu", "t4"), ("NVIDIA H200", "gpu", "h200"),
-    ("NVIDIA A100-SXM4-80GB", "gpu", "a100"), ("NVIDIA L40S", "gpu", None), ("NVIDIA L4", "cpu", None),
+    ("NVIDIA A100-SXM4-80GB", "gpu", "a100"), ("NVIDIA A100-SXM4-40GB", "gpu", "a100_40gb"),
+    ("NVIDIA L40S", "gpu", "l40s"), ("NVIDIA L4", "cpu", None),
     ("Intel(R) Xeon(R) CPU E5-2403 v2 @ 1.80GHz", "cpu", "xeon_e5_2403_v2"),
     ("Intel(R) Xeon(R) 6980P", "cpu", "xeon6_6980p"), ("AMD EPYC 7B13 64-Core Processor", "cpu", None)])
 def test_recorded_hardware_names_resolve_to_device_specs(name, kind, want):

@@ -35,7 +35,8 @@ CLAIM_SCHEMA = {
         "value": _NUM, "value_from": _NUM, "value_to": _NUM, "low": _NUM, "high": _NUM,
         "unit": _STR, "qualifier": {"enum": QUALIFIERS},
         "subject": _SIDE, "baseline": _SIDE,
-        "condition": {"type": "object", "additionalProperties": False, "properties": {k: _NUM for k in CONDITIONS}},
+        "condition": {"type": "object", "additionalProperties": False, "properties": {
+            k: {"enum": ["per_sequence", "aggregate", None]} if k == "token_scope" else _NUM for k in CONDITIONS}},
     },
 }
 SCHEMA = {"type": "object", "additionalProperties": False, "required": ["claims"],
@@ -48,7 +49,9 @@ PROMPT = (
     "percentage or from/to), batch_range, spec (a datasheet figure). metric: throughput, "
     "token_throughput (tokens/s), latency, latency_p50/p90/p99, ttft, tpot, speedup, memory, bandwidth, "
     "compute, power, energy, accuracy, utilization. unit: images/s, tokens/s, queries/s, ms, µs, s, x, "
-    "%, GB, TB/s, TFLOP/s, W. Decreases are negative percentages. Answer with the JSON object only.")
+    "%, GB, TB/s, TFLOP/s, W. Decreases are negative percentages. condition: seq_len, input_len and "
+    "output_len in tokens, concurrency (concurrent requests), token_scope (per_sequence when tokens/s is one "
+    "request's, aggregate when it is all requests' together). Answer with the JSON object only.")
 HAS_NUMBER = re.compile(r"\d")
 
 
@@ -107,7 +110,10 @@ def _row(claim: dict, sentence: str, index: int) -> dict:
             row[f"{side}_{k}"] = str(v).lower() if v not in (None, "") else None
     for k in CONDITIONS:
         v = (claim.get("condition") or {}).get(k)
-        row[f"condition_{k}"] = None if v is None else (str(int(v)) if float(v).is_integer() else str(v))
+        if v is None or isinstance(v, str):
+            row[f"condition_{k}"] = v
+        else:
+            row[f"condition_{k}"] = str(int(v)) if float(v).is_integer() else str(v)
     nums = [row[k] for k in ("value", "value_from", "value_to", "low", "high") if row[k] is not None]
     row["numbers"] = ",".join(str(int(n)) if float(n).is_integer() else str(n) for n in nums)
     return row

@@ -26,7 +26,8 @@ from .spans import (
 from .vocab import FIELD, Mention, Vocab
 
 SIDE = ("device", "model", "backend", "precision", "method", "batch")
-CONDITIONS = ("seq_len", "latency_ms")  # what the claim holds under (condition_<name>)
+# what the claim holds under (condition_<name>); token_scope is per_sequence / aggregate, the others numbers
+CONDITIONS = ("seq_len", "latency_ms", "input_len", "output_len", "concurrency", "token_scope")
 KINDS = ("absolute", "ratio", "change", "batch_range", "spec", "not_empirical")
 
 

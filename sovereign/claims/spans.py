@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .llm_fields import llm_conditions
 from .numbers import Quantity, to_float
 from .patterns import (
     AFTER_QUAL, BATCH, BATCH_B, BEST_CASE, BETWEEN, CONTRAST, LAT_BOUND, MEASURED_PEAK, QUAL, SEG, SEQ_LEN,
@@ -44,7 +45,7 @@ def batches(p: str) -> list[Batch]:
 
 def conditions(p: str) -> tuple[dict, list[tuple[int, int]]]:
     """Sentence-wide conditions (seq_len in tokens, latency_ms bound) and their spans, hidden from claims."""
-    out, spans = {}, []
+    out, spans = llm_conditions(p)  # LLM serving: input/output lengths, concurrency, tokens/s scope
     low = p.lower()
     if "token" not in low and "length" not in low and "context" not in low:
         return _lat_bound(p, out, spans) if " ms" in low or " s " in low else (out, spans)

@@ -66,6 +66,8 @@ class Vocab:
             fam = fam[len("(?<![A-Za-z0-9])"):-len("(?![A-Za-z0-9])")]
             self._family_re = re.compile(rf"(?<![A-Za-z0-9])(?P<f>{fam})[\s\-_]?(?:(?:chat|instruct|base)[\s\-_]?)?"
                                          rf"(?P<n>\d+(?:\.\d+)?)\s?(?P<u>[bBmM])(?![A-Za-z0-9])", re.IGNORECASE)
+        # a family named without a size ("Llama 2 reaches 30 tokens/s") is named, never sized by guess
+        self._bare_re = _alternation(list(self.families), device_suffix=False) if self.families else None
         self._dataset_re = _alternation(list(self.datasets), device_suffix=False)
         self._dataset = {_key(a): d for a, d in self.datasets.items()}
 
@@ -89,6 +91,12 @@ class Vocab:
                     extra.append(Mention("models", f"{fam}-{m.group('n')}{m.group('u').lower()}", m.start(), m.end()))
             if extra:
                 out = sorted(out + extra, key=lambda x: x.start)
+        if self._bare_re is not None and _LLM_TEXT.search(text):
+            bare = [Mention("models", self._family[_key(m.group(0))], m.start(), m.end())
+                    for m in self._bare_re.finditer(text) if _key(m.group(0)) in self._family and _named_family(m.group(0))
+                    and not any(o.start < m.end() and m.start() < o.end for o in out)]
+            if bare:
+                out = sorted(out + bare, key=lambda x: x.start)
         return out
 
     def metric_mentions(self, text: str) -> list[Mention]:
@@ -108,6 +116,18 @@ class Vocab:
     def implied_baseline(self, category: str, name: str) -> str | None:
         """What a comparison by this subject is against when the sentence names nothing."""
         return self.baselines.get((category, name))
+
+
+# sentences about generating tokens, where a bare family name ("Llama 2", "OPT") names the model
+_LLM_TEXT = re.compile(r"\btok(?:en)?s?\b|ttft|tpot|decod|generat|serving|\bllms?\b", re.I)
+# family names that are also common words: only with a version digit, or written in capitals (OPT, MPT)
+_AMBIGUOUS = {"opt", "phi", "yi", "bloom", "mpt", "t5", "qwen", "gemma", "falcon", "mistral"}
+
+
+def _named_family(written: str) -> bool:
+    """Whether a bare family spelling surely names a model: it has a version digit, or is no common word."""
+    return any(c.isdigit() for c in written) or _key(written) not in _AMBIGUOUS or written.isupper() or \
+        (written[:1].isupper() and _key(written) in {"falcon", "mistral", "qwen", "gemma"})
 
 
 def _key(alias: str) -> str:

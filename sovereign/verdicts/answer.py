@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from .llm_answer import llm_comparisons
 from .match import ROUTING_SUITE, Bench, clean, row_key
 
 ROUTING_BASELINES = (("topk2", "top-2"), ("topk1", "top-1"))
@@ -221,6 +222,7 @@ def build_answer(frame: dict, checks: pd.DataFrame, bench: Bench, claims: pd.Dat
         comps += routing_comparisons(bench, checks)
     for f, s, b in _pairs(frame):
         comps.append(field_comparison(bench, checks, claims, f, s, b))
+    comps += llm_comparisons(bench, checks, _claims_on)  # whole-model generation rows (llm_answer.py)
     if not comps:
         bearing = _claims_on(checks)
         tested = [c for c in bearing if c["status"] in DECIDING]

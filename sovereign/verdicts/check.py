@@ -11,6 +11,7 @@ import pandas as pd
 from ..io import read_table, write_parquet
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware
+from .llm_checks import check_llm
 from .match import GENERIC_TOPK, ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
 from .protocols import check_with_protocol
@@ -26,10 +27,7 @@ METRICS = {"throughput": ("throughput_ips", True), "speedup": ("throughput_ips",
 ACTIVATION_COLUMNS = ("real_act_per_token", "real_activations_per_token", "activations_per_token", "real_activations",
                       "expert_activations", "activations")
 UNMEASURED = {"accuracy": "accuracy", "activated_params": "activated parameters", "bandwidth": "memory bandwidth",
-              "memory": "memory capacity", "power": "power", "cost": "cost",
-              # LLM-serving metrics: no suite generates tokens, so these are never checked against images/s or ms
-              "token_throughput": "token throughput (tokens/s)", "ttft": "time to first token",
-              "tpot": "time per output token"}
+              "memory": "memory capacity", "power": "power", "cost": "cost"}
 DIM_COLUMNS = {"device": "_devlabel", "model": "_model", "backend": "_backend", "precision": "_precision",
                "batch": "batch_size", "ctx": "_ctx", "setting": "_setting"}
 GENERIC_GPU = {"gpu", "gpus", "nvidia gpu"}
@@ -306,6 +304,9 @@ def check_claim(claim: dict, bench: Bench, hw: Hardware, cfg: CheckConfig) -> di
         return _result("NOT_EMPIRICAL", "not an empirical claim")
     if kind == "spec":
         return check_spec(claim, hw, cfg)
+    llm = check_llm(claim, bench, cfg)  # tokens/s, TTFT, TPOT and registry models: the llm suite's rows
+    if llm is not None:
+        return llm
     if metric == "expert_activations":
         return _result("UNTESTABLE", f"needs {needed_artefact(claim)}", as_number(claim.get("value")))
     if metric in UNMEASURED:

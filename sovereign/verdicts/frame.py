@@ -32,7 +32,7 @@ SWEPT = {"batch size": re.compile(r"\bbatch(?:es|[\s-]?sizes?)?\b", re.I),
 # a metric's family: the question asks "latency", a claim says "p99 latency"; an efficiency-peak claim is
 # tested by the throughput knee over batch sizes, so it answers a throughput question
 METRIC_FAMILY = {"latency_p50": "latency", "latency_p90": "latency", "latency_p99": "latency", "speedup": "throughput",
-                 "efficiency": "throughput"}
+                 "efficiency": "throughput", "token_throughput": "throughput"}  # tokens/s answers a throughput question
 # expert activations are what a routing rule changes and what its latency follows from, so a claim about them
 # bears on a latency or throughput question about routing (and on nothing else)
 BEARS_ON = {"expert_activations": {"latency", "throughput"}}

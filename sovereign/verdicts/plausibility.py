@@ -96,6 +96,10 @@ def spec_value(claim: dict, hw: Hardware, cfg) -> dict:
 
 def assess(claim: dict, hw: Hardware, cfg) -> dict:
     """Plausibility of one claim: 'plausible', 'implausible', 'unknown' or 'n/a', with the arithmetic."""
+    from .llm_plausibility import assess_llm  # here: llm_plausibility imports this module
+    llm = assess_llm(claim, hw, getattr(cfg, "devices_file", None))  # LLM serving: fit, bandwidth, prefill bounds
+    if llm is not None:
+        return llm
     kind, metric = clean(claim.get("kind")), clean(claim.get("metric"))
     dev, model = clean(claim.get("subject_device")), clean(claim.get("subject_model"))
     prec = clean(claim.get("subject_precision"))

@@ -1,0 +1,231 @@
+"""Check LLM-serving claims against the `llm` suite's rows: model, backend, precision, batch, lengths, metric.
+
+A claim is matched only with the backend it names (HF Transformers -> hf_eager, or hf_static_compile
+when it says static cache or compile; plain PyTorch / gpt-fast -> fast_decode), never a faster one;
+a serving stack that cannot run here, a quantised precision, a model missing from the registry or a
+device this run did not measure makes the claim UNTESTABLE, and the reason names what is missing.
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+
+from .hardware import norm_precision
+from .llm_reading import QUANTISED, LLMReading, read_llm_claim
+from .match import Bench, best_over, clean, names_compilation, row_key
+
+SUITE = "llm"
+RUNS = ("hf_eager", "hf_static_compile", "fast_decode")
+PRECISIONS = ("fp32", "fp16", "bf16")
+# claim backend -> the llm suite backends that measure it
+BACKENDS = {"hf_transformers": ("hf_eager",), "pytorch": ("fast_decode",), "gpt_fast": ("fast_decode",),
+            "torch_compile": ("fast_decode",)}
+# serving stacks that are not installed here (named in the reason, never replaced by another backend)
+ELSEWHERE = {"vllm": "vLLM", "tensorrt_llm": "TensorRT-LLM", "llama.cpp": "llama.cpp", "deepspeed": "DeepSpeed",
+             "sglang": "SGLang", "tgi": "TGI (text-generation-inference)", "fastertransformer": "FasterTransformer",
+             "exllamav2": "ExLlamaV2", "mlc_llm": "MLC LLM", "lmdeploy": "LMDeploy", "lightllm": "LightLLM",
+             "ollama": "Ollama", "ctranslate2": "CTranslate2", "tensorrt": "TensorRT", "onnxruntime": "ONNX Runtime",
+             "openvino": "OpenVINO", "triton_server": "Triton Inference Server", "megatron": "Megatron",
+             "mlx": "MLX", "jax": "JAX", "xla": "XLA", "tvm": "TVM", "coreml": "Core ML", "tensorflow": "TensorFlow",
+             "flexgen": "FlexGen", "sarathi_serve": "Sarathi-Serve"}
+STATIC = re.compile(r"static[\s-]+(?:kv[\s-]+)?cache|torch\.?compile|\bcompiled\b", re.I)
+# metric -> (column of the llm rows, higher is better); the suite's declaration, when present, names the columns
+COLUMNS = {"per_sequence": ("tokens_per_s_per_seq", True), "aggregate": ("output_tokens_per_s", True),
+           "ttft": ("ttft_ms_p50", False), "tpot": ("tpot_ms_p50", False), "e2e": ("e2e_ms_p50", False)}
+DECLARED = {"per_sequence": "tokens_per_s_per_seq", "aggregate": "tokens_per_s", "ttft": "ttft", "tpot": "tpot",
+            "e2e": "e2e_latency"}
+
+
+def _use_declaration() -> None:
+    """Take the suite name, backends, precisions and metric columns from the llm suite's own declaration."""
+    global SUITE, RUNS, PRECISIONS
+    try:
+        from ..bench.llm.declaration import declaration
+    except ImportError:  # a checkout without the suite: the row contract's names above
+        return
+    d = declaration()
+    SUITE, RUNS, PRECISIONS = d["suite"], tuple(d["backends"]), tuple(d["precisions"])
+    for ours, theirs in DECLARED.items():
+        if theirs in d["metrics"]:
+            COLUMNS[ours] = (d["metrics"][theirs][0], COLUMNS[ours][1])
+
+
+_use_declaration()
+
+
+def _res(status, reason, claimed=None, measured=None, rows=(), low=None, high=None) -> dict:
+    ratio = measured / claimed if measured is not None and claimed not in (None, 0) else None
+    return {"status": status, "reason": reason, "claimed_value": claimed, "measured_value": measured,
+            "ratio": ratio, "bench_rows": json.dumps(sorted(set(rows))), "claimed_low": low, "claimed_high": high,
+            "measured_utilization": None}
+
+
+def backends_for(backend: str | None, claim: dict) -> tuple[tuple[str, ...] | None, str]:
+    """The llm suite backends a claim's backend is checked against (None: cannot run here) and a note."""
+    if backend is None:
+        return RUNS, "no backend named: best over " + ", ".join(RUNS)
+    if backend == "hf_transformers":
+        if STATIC.search(str(claim.get("sentence") or "")) or names_compilation(claim):
+            return ("hf_static_compile",), "HF Transformers with a static cache / compile -> hf_static_compile"
+        return ("hf_eager",), "HF Transformers -> hf_eager"
+    if backend in BACKENDS:
+        return BACKENDS[backend], f"{backend} -> fast_decode (plain PyTorch, static KV cache, compiled step)"
+    return None, f"{ELSEWHERE.get(backend, backend)} cannot run here (the llm suite runs {', '.join(RUNS)}); " \
+                 "its figure is never checked against another backend"
+
+
+def metric_column(r: LLMReading, batch: int | None) -> tuple[str, bool, str]:
+    """(column, higher is better, how the claim's metric was read)."""
+    if r.metric in ("ttft", "tpot", "e2e"):
+        col, higher = COLUMNS[r.metric]
+        return col, higher, r.metric
+    if r.metric in ("token_throughput", "throughput", "speedup") and r.kind in ("ratio", "change"):
+        return COLUMNS["aggregate"] + ("output tokens/s",)
+    scope = r.scope or ("aggregate" if batch and batch > 1 else "per_sequence")
+    why = scope.replace("_", "-") + " tokens/s" + ("" if r.scope else " (not stated; read from the batch)")
+    return COLUMNS[scope] + (why,)
+
+
+def untestable_why(r: LLMReading, claim: dict) -> str | None:
+    """Everything that makes the claim untestable before any row is looked at (backend, precision, model, method)."""
+    why = []
+    runs, note = backends_for(r.backend, claim)
+    if runs is None:
+        why.append(note)
+    prec = norm_precision(r.precision) if r.precision else None
+    if prec in QUANTISED or r.quant_method:
+        what = " ".join(x for x in (prec, f"({r.quant_method})" if r.quant_method else None) if x)
+        why.append(f"{what} weights: the llm suite runs {'/'.join(PRECISIONS)} only")
+    if r.spec is None:
+        why.append(r.model_note)
+    method = clean(claim.get("subject_method"))
+    if method:
+        why.append(f"the llm suite does not run {method} (it measures plain generation with {', '.join(RUNS)})")
+    return "; ".join(why) or None
+
+
+def select_rows(r: LLMReading, claim: dict, bench: Bench, side: dict | None = None) -> tuple[pd.DataFrame, str, str]:
+    """The ok llm rows a reading names (device, model, backend, precision, batch, lengths), or why none."""
+    side = side or {}
+    device = side.get("device", r.device)
+    sel = bench.select({"device": device, "model": r.spec.key}, suite=SUITE)
+    if sel.missing:
+        ran = sorted({str(h) for h in bench.df.loc[bench.df["suite"].map(clean) == SUITE, "_hw"].dropna()})
+        return sel.rows, sel.missing + (f" (the llm rows of this run ran on {', '.join(ran)})" if ran else ""), ""
+    rows = sel.rows
+    runs, note = backends_for(side.get("backend", r.backend), claim)
+    rows = rows[rows["backend"].map(clean).isin(runs)]
+    if rows.empty:
+        return rows, f"no {'/'.join(runs)} results for {r.spec.key} on {device}", note
+    prec = side.get("precision", r.precision)
+    if prec:
+        rows = rows[rows["_precision"] == norm_precision(prec)]
+        if rows.empty:
+            return rows, f"no {prec} results for {r.spec.key} on {device} ({note})", note
+    batch = side.get("batch", r.batch)
+    for col, want, label in (("batch_size", batch, "batch"), ("input_len", r.input_len, "input length"),
+                             ("output_len", r.output_len, "output length")):
+        if want and col in rows.columns:
+            have = sorted({int(v) for v in rows[col].dropna()})
+            rows = rows[rows[col] == want]
+            if rows.empty:
+                return rows, f"no {label} {want} measured for {r.spec.key} ({label}s measured: " \
+                             f"{', '.join(map(str, have)) or 'none'})", note
+    return rows, "", note
+
+
+def _within(measured: float, claimed: float, qualifier: str | None, tol: float) -> bool:
+    if qualifier == "at_least":
+        return measured >= claimed * (1 - tol)
+    if qualifier == "at_most":
+        return measured <= claimed * (1 + tol)
+    return abs(measured / claimed - 1) <= tol
+
+
+def check_absolute(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict:
+    """An absolute tokens/s, TTFT, TPOT or e2e figure against the best matching llm row."""
+    claimed = r.value_ms if r.metric in ("ttft", "tpot", "e2e") else r.value
+    if claimed is None:
+        return _res("UNTESTABLE", "the claim carries no value")
+    if not r.device:
+        return _res("UNTESTABLE", "the claim names no device, and an absolute figure depends on the hardware", claimed)
+    rows, why, note = select_rows(r, claim, bench)
+    if why:
+        return _res("UNTESTABLE", why, claimed)
+    col, higher, how = metric_column(r, r.batch)
+    rows = rows[rows[col].notna()] if col in rows.columns else rows.iloc[0:0]
+    if rows.empty:
+        return _res("UNTESTABLE", f"matching llm rows carry no {col}", claimed)
+    best = rows.loc[rows[col].idxmax() if higher else rows[col].idxmin()]
+    measured = float(best[col])
+    ok = _within(measured, claimed, r.qualifier, tol)
+    unit = "tok/s" if higher else "ms"
+    where = f"{row_key(best)}, input {_i(best, 'input_len')}, output {_i(best, 'output_len')}"
+    reason = (f"measured {measured:,.4g} vs claimed {claimed:,.4g} {unit} ({how}; {note}) at {where}"
+              f"{best_over(rows, {'model': 1, 'backend': r.backend, 'precision': r.precision, 'batch': r.batch})}"
+              f" ({len(rows)} rows)")
+    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured, [row_key(best)])
+
+
+def _i(row, col) -> str:
+    v = row.get(col) if hasattr(row, "get") else None
+    return "?" if v is None or pd.isna(v) else str(int(v))
+
+
+def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict:
+    """A ratio (subject over baseline) of tokens/s or latency between two llm configurations."""
+    claimed = r.value
+    if r.kind == "change" and clean(claim.get("unit")) == "%":
+        return _res("UNTESTABLE", "percent changes of LLM metrics are not checked yet", claimed)
+    if claimed is None:
+        return _res("UNTESTABLE", "the claim states no single value to compare with")
+    base = {k: clean(claim.get(f"baseline_{k}")) for k in ("device", "backend", "precision", "batch")}
+    base = {k: v for k, v in base.items() if v}
+    if not base:
+        return _res("UNTESTABLE", "the claim names no baseline to compare with", claimed)
+    if "backend" in base and backends_for(base["backend"], claim)[0] is None:
+        return _res("UNTESTABLE", "baseline: " + backends_for(base["backend"], claim)[1], claimed)
+    if "batch" in base:
+        base["batch"] = int(float(re.findall(r"\d+", base["batch"])[0]))
+    if not r.device:
+        return _res("UNTESTABLE", "the claim names no device, and a ratio between setups depends on the hardware",
+                    claimed)
+    s_rows, why, _ = select_rows(r, claim, bench)
+    if why:
+        return _res("UNTESTABLE", why, claimed)
+    b_rows, why, _ = select_rows(r, claim, bench, base)
+    if why:
+        return _res("UNTESTABLE", f"baseline: {why}", claimed)
+    col, higher, how = metric_column(r, None)
+    s_best = s_rows.loc[s_rows[col].idxmax() if higher else s_rows[col].idxmin()]
+    b_best = b_rows.loc[b_rows[col].idxmax() if higher else b_rows[col].idxmin()]
+    ratio = float(s_best[col]) / float(b_best[col]) if float(b_best[col]) else None
+    if ratio is None:
+        return _res("UNTESTABLE", "baseline measurement is zero", claimed)
+    measured = ratio if higher else 1 / ratio
+    ok = _within(measured, claimed, r.qualifier, tol)
+    reason = f"measured {measured:,.3g}x vs claimed {claimed:,.3g}x ({how}): {row_key(s_best)} against {row_key(b_best)}"
+    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured,
+                [row_key(s_best), row_key(b_best)])
+
+
+def check_llm(claim: dict, bench: Bench, cfg, registry=None) -> dict | None:
+    """Status, values and reason of an LLM-serving claim against the llm rows (None: not an LLM claim)."""
+    r = read_llm_claim(claim, registry)
+    if r is None:
+        return None
+    why = untestable_why(r, claim)
+    if not (bench.df["suite"].map(clean) == SUITE).any():  # a study without the llm suite measures no tokens
+        more = f" ({why})" if why else ""
+        return _res("UNTESTABLE", f"the suites measure no token generation here (no {SUITE} rows: the study does not "
+                    f"list the {SUITE} suite, or it measured nothing){more}",
+                    r.value_ms if r.metric in ("ttft", "tpot", "e2e") else r.value)
+    if why:
+        return _res("UNTESTABLE", why, r.value_ms if r.metric in ("ttft", "tpot", "e2e") else r.value)
+    if r.kind == "absolute":
+        return check_absolute(r, claim, bench, cfg.tolerance)
+    if r.kind in ("ratio", "change"):
+        return check_relative(r, claim, bench, cfg.tolerance)
+    return _res("UNTESTABLE", f"no check for a {r.kind} claim on {r.metric}", r.value)
