@@ -135,7 +135,7 @@ def dispatch_grouped(x: torch.Tensor, routing: Routing, w_in: torch.Tensor, w_ou
         h = activate(mm(xs, w_in.transpose(-2, -1), offs=ends), activation)
         y = mm(h, w_out.transpose(-2, -1), offs=ends)
         rows = n
-    y = y * w[:, None]
+    y = y.mul_(w[:, None])  # in place: the grouped product's output is ours
     if not routing.exact:  # rows past the last real slot hold no expert output: zero them
         y = torch.where((torch.arange(n, device=x.device) < ends[-1])[:, None], y, torch.zeros((), dtype=y.dtype, device=y.device))
     if S == 1 and n == T:
