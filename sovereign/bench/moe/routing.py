@@ -121,10 +121,9 @@ def route_budget(probs: torch.Tensor, importance: torch.Tensor, share: float, re
     extra = int(round((mean - low) * tokens))  # tokens that get low + 1 experts, so the batch spends the budget
     slots = max(1, low + (1 if extra else 0))
     top_p, top_i = probs.topk(slots, dim=-1)
-    order = importance.float().argsort(descending=True, stable=True)
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(tokens, device=probs.device)
-    count = torch.where(rank < extra, low + 1, low)
+    count = torch.full((tokens,), low, dtype=torch.long, device=probs.device)
+    if extra:  # the `extra` most important tokens get one more slot
+        count.index_fill_(0, importance.float().topk(extra).indices, low + 1)
     valid = torch.arange(slots, device=probs.device).expand_as(top_i) < count[:, None]
     experts = torch.where(valid, top_i, torch.full_like(top_i, EMPTY))
     # the real-slot count is fixed by the budget (low per token, plus one for `extra` tokens): no sync to know it
