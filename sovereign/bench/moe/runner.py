@@ -200,7 +200,12 @@ def _run_job(job, progress, reported_gpu_name, started, measured_at) -> tuple[li
                 rows.append(_run_point(stack, batch, strategy, disp, dtype, timing, timer, rates[dtype], job,
                                        {**base, "backend": sname, "precision": dtype, "batch_size": samples},
                                        {**common, **point, **rates[dtype]}, mismatch))
+    if grid.model is not None:  # the same strategies in every MoE layer of the MoE-LLaVA-shaped model
+        from .serve import run_model_points
+
+        rows += run_model_points(job, grid, dev, grid.dtypes[0], env, mismatch)
     for row in rows:
+        row.setdefault("level", "block")
         row["measured_at"] = measured_at
     report.update(status="done", wall_s=time.time() - started, points=len(rows), measured_at=measured_at)
     return rows, report
