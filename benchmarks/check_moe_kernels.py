@@ -72,6 +72,9 @@ def main(argv=None) -> int:
                 real = sum(r["real_per_token"] for r in rec) / len(rec)
                 lines.append(f"decode b=16 grouped {name:14s} p50 {times[100]:.3f} ms  p90 {times[180]:.3f} ms  "
                              f"real experts/token {real:.2f}")
+    from sovereign.bench.moe.dispatch import FUSED_ERRORS
+
+    lines.append(f"compiled element-wise steps: {'all compiled' if not FUSED_ERRORS else FUSED_ERRORS}")
     text = "\n".join(lines)
     print(text)
     if args.out:

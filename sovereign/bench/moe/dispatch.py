@@ -44,6 +44,7 @@ def _combine(y: torch.Tensor, slot_row: torch.Tensor, tokens: int, slots: int) -
 
 
 _FUSED: dict = {}
+FUSED_ERRORS: dict = {}  # why a compiled step fell back to eager, by name (reported by the kernel check)
 
 
 def use_fused(x: torch.Tensor) -> bool:
@@ -61,9 +62,20 @@ def fused(name: str):
     if name not in _FUSED:
         fn = {"swiglu": _swiglu_weighted, "gelu": _gelu_weighted, "combine": _combine}[name]
         try:
-            _FUSED[name] = torch.compile(fn, dynamic=True)
-        except Exception:  # no inductor / triton here: the eager kernels run instead
-            _FUSED[name] = None
+            compiled = torch.compile(fn, dynamic=True)
+        except Exception:  # no inductor here: the eager kernels run instead
+            _FUSED[name] = fn
+            return fn
+
+        def run(*args):
+            try:
+                return compiled(*args)
+            except Exception as exc:  # compiling failed at first call (no triton, say): eager from now on
+                _FUSED[name] = fn
+                FUSED_ERRORS[name] = f"{type(exc).__name__}: {str(exc)[:200]}"
+                return fn(*args)
+
+        _FUSED[name] = run
     return _FUSED[name]
 
 

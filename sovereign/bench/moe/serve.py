@@ -234,4 +234,9 @@ def run_model_points(job, grid, dev: str, dtype: str, env: dict, mismatch: str, 
                     torch.cuda.empty_cache()
                 rows.append(BenchResult(**base, backend=name, batch_size=b, status=status,
                                         reason=f"{type(exc).__name__}: {str(exc)[:500]}", extras=extras).to_row())
+    from .dispatch import FUSED_ERRORS
+
+    for row in rows:  # which element-wise kernels the grouped dispatch really ran
+        row["elementwise"] = ("eager" if dev != "cuda" else
+                              f"eager (compile failed: {FUSED_ERRORS})" if FUSED_ERRORS else "compiled (torch.compile)")
     return rows
