@@ -216,7 +216,8 @@ def _grouped_fused(x, routing, w_in, w_out, vscale, activation, impl, stats, cou
     y = mm(h, w_out.transpose(-2, -1), offs=ends)
     slot_row = torch.full((T * S,), -1, dtype=torch.long, device=x.device)
     slot_row.index_copy_(0, order, torch.where(valid, torch.arange(n, device=x.device), -1))
-    out = fused("combine")(y, slot_row, T, S)
+    # one slot per token: the combine is a plain gather (eager; a compiled graph specialised to one slot buys nothing)
+    out = _combine(y, slot_row, T, S) if S == 1 else fused("combine")(y, slot_row, T, S)
     out = add_virtual(out, x, routing, vscale)
     if stats is not None:
         stats["rows"] = n if routing.exact else int(ends[-1])
