@@ -164,6 +164,9 @@ def routing_rows(bench: pd.DataFrame) -> pd.DataFrame:
             ok[col] = "all"
         ok[col] = ok[col].fillna("all").astype(str)
     ok["panel"] = ok["phase"] + " / " + ok["workload"]
+    if "level" in ok:  # model-level rows (whole MoE-LLaVA-shaped model, e2e per request) get their own panels
+        model = ok["level"].astype(str).eq("model")
+        ok.loc[model, "panel"] = "whole model, e2e per request / " + ok.loc[model, "workload"]
     # inside a panel, one line per strategy and per whatever else varies (device, precision, protocol)
     ok["line"] = ok["backend"].astype(str) + context_label(ok, ("device", "precision", "dispatch", "protocol"))
     return ok
