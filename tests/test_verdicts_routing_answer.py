@@ -45,3 +45,17 @@ def test_model_rows_never_enter_the_block_level_comparison():
     assert top2["comparison"] == "on-demand vs top-2 routing"
     assert {d["phase"] for d in top2["details"]} == {"prefill", "decode"}  # no 'request' phase pooled in
     assert "In request" not in top2["finding"]
+
+
+def test_claimed_budget_is_stated_at_model_level_too():
+    from sovereign.verdicts.conditional import conditional_budget
+
+    claim = {"value": "-40", "unit": "%", "baseline_method": "top-2", "subject_method": "anyexperts"}
+    res = conditional_budget(claim, Bench(_h200_rows(), load_hardware()))
+    ctx = {c["context"]: c for c in res["contexts"]}
+    # block contexts (prefill/decode) and the whole model's end-to-end context, each paired within its own model
+    assert {"request/vqav2/grouped", "request/visual7w/grouped", "decode/vqav2/grouped"} <= set(ctx)
+    assert ctx["request/vqav2/grouped"]["batch_sizes"] == [1, 4, 16, 64]
+    # budget0.6top2 against top-2, e2e p50 per request at batch 64 on the H200: 373.9 ms against 418.7 ms
+    assert ctx["request/vqav2/grouped"]["change_pct"][-1] == -10.7
+    assert "request/vqav2/grouped on NVIDIA H200" in res["finding"]
