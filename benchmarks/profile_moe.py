@@ -73,6 +73,12 @@ def main(argv=None) -> int:
     key = next(n for n in names if averages and hasattr(averages[0], n))  # torch renamed cuda -> device
     # device time: kernels only (the aten:: operator rows repeat their kernels' time on the host side)
     events = [e for e in averages if getattr(e, key, 0) and (dev != "cuda" or not e.key.startswith("aten::"))]
+    seen, unique = set(), []
+    for e in events:  # compiled (Triton) kernels can be listed twice with identical totals: count each once
+        if (e.key, getattr(e, key), e.count) not in seen:
+            seen.add((e.key, getattr(e, key), e.count))
+            unique.append(e)
+    events = unique
     total = sum(getattr(e, key) for e in events) or 1.0
     gemm = sum(getattr(e, key) for e in events if any(w in e.key.lower() for w in ("gemm", "xmma", "cutlass", "mm")))
     lines.append(f"matrix-product kernels: {gemm / total:.1%} of device time; everything else {1 - gemm / total:.1%}")

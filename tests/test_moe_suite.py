@@ -172,8 +172,13 @@ def test_snakemake_runs_bench_moe_into_the_warehouse_inputs(cfg, tmp_path):
     res = snakemake(tmp_path, target, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     df = pd.read_parquet(tmp_path / target)
-    assert sorted(zip(df.backend, df.dispatch)) == [("ondemand", "grouped"), ("ondemand", "loop"),
-                                                    ("topk2", "grouped"), ("topk2", "loop")]
+    block, model = df[df.level == "block"], df[df.level == "model"]
+    assert sorted(zip(block.backend, block.dispatch)) == [("ondemand", "grouped"), ("ondemand", "loop"),
+                                                          ("topk2", "grouped"), ("topk2", "loop")]
+    # model level: the same strategies served as requests on the small MoE-LLaVA shape, per configured batch size
+    assert sorted(zip(model.backend, model.batch_size)) == [("ondemand", 1), ("ondemand", 4), ("topk2", 1), ("topk2", 4)]
+    assert (model.status == "ok").all() and (model.phase == "request").all()
+    assert ((model.moe_share_prefill > 0) & (model.moe_share_prefill < 1)).all()
     assert (tmp_path / "results/bench/moe_routing/cpu/vqav2.json").exists()
     # the warehouse's inputs include this suite's files
     dry = snakemake(tmp_path, "-n", "--forceall", "results/sovereign.duckdb")

@@ -63,3 +63,14 @@ def test_one_context_keeps_the_plain_series_name():
     spec = versus_batch(one, "throughput_ips", "Throughput").to_dict()
     names = {v["series"] for v in next(iter(spec["datasets"].values()))}
     assert names == {f"h200 / {s} / bf16" for s in STRATEGIES}
+
+
+def test_model_level_routing_rows_get_their_own_panels():
+    from sovereign.report.charts import routing_rows
+
+    bench = routing_bench()
+    model = bench[bench["phase"] == "prefill"].assign(level="model", phase="request")
+    rows = routing_rows(pd.concat([bench.assign(level="block"), model], ignore_index=True))
+    panels = set(rows["panel"])
+    assert {"whole model, e2e per request / vqav2", "whole model, e2e per request / visual7w"} <= panels
+    assert "prefill / vqav2" in panels and not any(p.startswith("request") for p in panels)

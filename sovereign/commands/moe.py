@@ -37,6 +37,10 @@ def fill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--dtypes", type=_csv(), help="fp32,bf16,fp16")
     p.add_argument("--batch-sizes", type=_csv(int), help="samples per batch, e.g. 1,8,64")
     p.add_argument("--time-budget", type=float, help="seconds of timed iterations per point")
+    p.add_argument("--level", choices=["block", "model", "both"], default="both",
+                   help="block: the MoE stack grid; model: the grid's MoE-LLaVA-shaped model points (default: %(default)s)")
+    p.add_argument("--model-batch-sizes", type=_csv(int), help="requests per batch at model level, e.g. 1,4,16,64")
+    p.add_argument("--model-requests", type=int, help="requests timed per model-level point at least")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
@@ -59,11 +63,17 @@ def run(args) -> int:
                      ("time_budget", "time_budget_s")):
         if getattr(args, opt) is not None:
             grid[key] = getattr(args, opt)
+    if grid.get("model") is not None:
+        grid["model"] = dict(grid["model"])
+        for opt, key in (("model_batch_sizes", "batch_sizes"), ("model_requests", "requests")):
+            if getattr(args, opt) is not None:
+                grid["model"][key] = getattr(args, opt)
     suite = MoeSuite.from_config({**section, grid_key: grid})
+    levels = ("block", "model") if args.level == "both" else (args.level,)
     peaks = hardware_peaks(args.devices_file, args.device)
     frames = []
     for workload in suite.grid(device).workloads:
-        job = MoeJob(device=device, workload=workload, suite=suite, grid=suite.grid(device), peaks=peaks)
+        job = MoeJob(device=device, workload=workload, suite=suite, grid=suite.grid(device), peaks=peaks, levels=levels)
         rows, report = run_moe_job(job, progress=not args.no_progress)
         out = Path(args.out) / args.device
         write_job(rows, report, out / f"{workload}.parquet", out / f"{workload}.json")
@@ -78,7 +88,8 @@ def _summary(frames) -> None:
 
     df = pd.concat(frames, ignore_index=True)
     cols = ["workload", "phase", "batch_size", "backend", "dispatch", "status", "latency_ms_p50", "real_act_per_token",
-            "virtual_act_per_token", "achieved_tflops", "achieved_tflops_share", "bound"]
+            "virtual_act_per_token", "achieved_tflops", "achieved_tflops_share", "bound", "ttft_ms_p50", "tpot_ms_p50",
+            "moe_share_prefill", "moe_share_decode"]
     cols = [c for c in cols if c in df.columns]
     with pd.option_context("display.max_rows", 1000, "display.width", 220, "display.float_format", "{:.3f}".format):
         print(df[cols].to_string(index=False))

@@ -13,7 +13,7 @@ ACTIVATION_COLUMNS = ("real_activations_per_token", "activations_per_token", "re
 ONDEMAND = ("ondemand", "on_demand", "on-demand", "anyexperts", "budgeted")
 TOPK_PREFERRED = ("top2", "topk2", "top_2", "top-2")
 CHART_COLUMNS = ("suite", "device", "gpu_name", "model", "backend", "precision", "batch_size", "status",
-                 "latency_ms_p50", "latency_ms_p99", "throughput_ips", "phase", "workload", "dispatch", "protocol",
+                 "latency_ms_p50", "latency_ms_p99", "throughput_ips", "phase", "workload", "dispatch", "protocol", "level",
                  *ACTIVATION_COLUMNS)
 # Columns that make rows of one device/backend/precision different measurements: a line never joins two.
 CONTEXT_COLUMNS = ("phase", "workload", "dispatch", "protocol")
@@ -164,6 +164,9 @@ def routing_rows(bench: pd.DataFrame) -> pd.DataFrame:
             ok[col] = "all"
         ok[col] = ok[col].fillna("all").astype(str)
     ok["panel"] = ok["phase"] + " / " + ok["workload"]
+    if "level" in ok:  # model-level rows (whole MoE-LLaVA-shaped model, e2e per request) get their own panels
+        model = ok["level"].astype(str).eq("model")
+        ok.loc[model, "panel"] = "whole model, e2e per request / " + ok.loc[model, "workload"]
     # inside a panel, one line per strategy and per whatever else varies (device, precision, protocol)
     ok["line"] = ok["backend"].astype(str) + context_label(ok, ("device", "precision", "dispatch", "protocol"))
     return ok

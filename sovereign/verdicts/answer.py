@@ -10,6 +10,7 @@ import pandas as pd
 
 from .llm_answer import llm_comparisons
 from .match import ROUTING_SUITE, Bench, clean, row_key
+from .routing_answer import block_rows, model_level_comparisons
 
 ROUTING_BASELINES = (("topk2", "top-2"), ("topk1", "top-1"))
 ONDEMAND = "ondemand"
@@ -78,9 +79,11 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
     """On-demand against top-2 and top-1, per phase, over batch sizes and workloads, from moe_routing rows."""
     df = bench.df
     rows = df[(df["suite"] == ROUTING_SUITE) & df["_ok"] & df["_decides"]] if len(df) else df
+    rows = block_rows(rows)  # the model-level rows are answered by routing_answer (end-to-end per request)
     claims = _claims_on(checks)
+    model = model_level_comparisons(bench, claims, _hw, _origin_note)
     if rows.empty or ONDEMAND not in set(rows["_backend"]):
-        return [{"comparison": "on-demand vs top-k routing", "finding": "This run measured no on-demand routing rows, "
+        return model or [{"comparison": "on-demand vs top-k routing", "finding": "This run measured no on-demand routing rows, "
                  "so how on-demand compares with top-k is not answered here.", "measured": [], "claims": claims,
                  "conditional": _conditional(claims, checks),
                  "untested": ["on-demand vs top-k latency: run the moe_routing suite (bench.devices)"] + _untested(claims),
@@ -95,7 +98,7 @@ def routing_comparisons(bench: Bench, checks: pd.DataFrame) -> list[dict]:
     out = []
     for dev, dev_rows in groups:
         out += _routing_device(dev_rows, disp, claims, checks, suffix=f" on {_hw(dev_rows)}" if len(groups) > 1 else "")
-    return out
+    return out + model
 
 
 def _routing_device(rows: pd.DataFrame, disp, claims: list[dict], checks: pd.DataFrame, suffix: str) -> list[dict]:

@@ -63,30 +63,44 @@ class MoEStack:
     def layer_routing(self, lw: LayerWeights, h: torch.Tensor, strategy: Strategy,
                       prior_logit: torch.Tensor | None) -> Routing:
         """Router and importance head on normalised states, then the strategy's decisions."""
-        logits = F.linear(h, lw.router)
-        importance = None
-        if strategy.kind in ("ondemand", "budget"):
-            importance = torch.sigmoid(prior_logit + (h @ lw.importance).float())
-        return route(strategy, logits, importance, self.block.virtual_experts)
+        return layer_routing(lw, h, strategy, prior_logit, self.block.virtual_experts)
 
     def forward(self, x: torch.Tensor, strategy: Strategy, dispatch: str, prior_logit: torch.Tensor | None = None,
                 record: list | None = None) -> torch.Tensor:
         """Run the stack; with `record`, append each layer's routing counts and executed rows."""
         for lw in self.layers:
             h = F.rms_norm(x, (x.shape[-1],), lw.norm)
-            routing = self.layer_routing(lw, h, strategy, prior_logit)
-            stats = {} if record is not None else None
-            if dispatch == "loop":
-                y = dispatch_loop(h, routing, lw.w_in, lw.w_out, lw.vscale, self.block.activation, stats)
-            else:  # grouped, or graph: the sync-free grouped dispatch a CUDA graph can capture
-                y = dispatch_grouped(h, routing, lw.w_in, lw.w_out, lw.vscale, self.block.activation,
-                                     self.grouped_impl, stats, sync_free=dispatch == "graph")
-            if record is not None:
-                record.append({**routing.counts(), "rows": stats["rows"], "routing": routing})
-            x = x + y
+            x = x + moe_ffn(lw, h, strategy, prior_logit, dispatch, self.grouped_impl, self.block, record)
         return x
 
     def weight_bytes_per_expert(self) -> int:
         """Bytes of one expert's two projections."""
         lw = self.layers[0]
         return (lw.w_in[0].numel() + lw.w_out[0].numel()) * lw.w_in.element_size()
+
+
+def layer_routing(lw: LayerWeights, h: torch.Tensor, strategy: Strategy, prior_logit: torch.Tensor | None,
+                  virtual_experts: int) -> Routing:
+    """Router and importance head on normalised states [T, H], then the strategy's decisions."""
+    logits = F.linear(h, lw.router)
+    importance = None
+    if strategy.kind in ("ondemand", "budget"):  # only these strategies read the importance head
+        importance = torch.sigmoid(prior_logit + (h @ lw.importance).float())
+    return route(strategy, logits, importance, virtual_experts)
+
+
+def moe_ffn(lw: LayerWeights, h: torch.Tensor, strategy: Strategy, prior_logit: torch.Tensor | None, dispatch: str,
+            impl: str, block: BlockConfig, record: list | None = None) -> torch.Tensor:
+    """One MoE feed-forward on normalised states [T, H]: route, dispatch, combine (block and model level share it)."""
+    routing = layer_routing(lw, h, strategy, prior_logit, block.virtual_experts)
+    stats = {} if record is not None else None
+    if dispatch == "loop":
+        y = dispatch_loop(h, routing, lw.w_in, lw.w_out, lw.vscale, block.activation, stats)
+    else:  # grouped, or graph: the same sync-free grouped dispatch, replayed from a CUDA graph
+        y = dispatch_grouped(h, routing, lw.w_in, lw.w_out, lw.vscale, block.activation, impl, stats,
+                             sync_free=dispatch == "graph")
+    if record is not None:
+        record.append({**routing.counts(), "rows": stats["rows"], "gathered": stats["gathered"],
+                       "has_virtual": routing.has_virtual, "importance": strategy.kind in ("ondemand", "budget"),
+                       "exact": routing.exact, "routing": routing})
+    return y

@@ -86,6 +86,28 @@ class WorkloadConfig:
         _need(isinstance(self.visual7w_choices, int) and self.visual7w_choices >= 0, f"{self.key}.visual7w_choices", "expected an integer >= 0")
 
 
+MODEL_SHAPES = ("moellava-small", "moellava-stablelm-1.6b-4e")
+
+
+@dataclass
+class ModelGrid:
+    """Model-level points: the MoE-LLaVA-shaped model serving the job's workload, per strategy and batch size."""
+
+    shape: str = "moellava-small"
+    experts: int = 4
+    batch_sizes: list = field(default_factory=lambda: [1, 4])
+    strategies: list = field(default_factory=list)  # empty: the grid's strategies
+    requests: int = 4
+    key: str = f"{KEY}.cpu.model"
+
+    def __post_init__(self):
+        _need(self.shape in MODEL_SHAPES, f"{self.key}.shape", f"{self.shape!r} is not allowed; use one of {list(MODEL_SHAPES)}")
+        _need(isinstance(self.experts, int) and self.experts >= 1, f"{self.key}.experts", "expected a positive integer")
+        _need(bool(self.batch_sizes) and all(isinstance(b, int) and b >= 1 for b in self.batch_sizes),
+              f"{self.key}.batch_sizes", "expected a non-empty list of positive integers")
+        _need(isinstance(self.requests, int) and self.requests >= 1, f"{self.key}.requests", "expected a positive integer")
+
+
 @dataclass
 class MoeGrid:
     """What one kind of device sweeps: the block, dtypes, batch sizes, strategies, workloads, phases, dispatches."""
@@ -98,11 +120,14 @@ class MoeGrid:
     phases: list = field(default_factory=lambda: list(PHASES))
     dispatches: list = field(default_factory=lambda: ["loop", "grouped"])
     time_budget_s: float = 0.3
+    model: ModelGrid | None = None
     key: str = f"{KEY}.cpu"
 
     def __post_init__(self):
         if isinstance(self.block, dict):
             self.block = _build(BlockConfig, self.block, f"{self.key}.block", key=f"{self.key}.block")
+        if isinstance(self.model, dict):
+            self.model = _build(ModelGrid, self.model, f"{self.key}.model", key=f"{self.key}.model")
         for name, allowed in (("dtypes", DTYPES), ("workloads", WORKLOADS), ("phases", PHASES), ("dispatches", DISPATCHES)):
             values = getattr(self, name)
             _need(bool(values) and all(v in allowed for v in values), f"{self.key}.{name}",
@@ -131,6 +156,8 @@ class MoeSuite:
         for grid in (self.cpu, self.gpu):
             for name in grid.strategies:
                 parse_strategy(name, grid.block.experts, self.topp_max_k, self.ondemand, key=f"{grid.key}.strategies")
+            for name in (grid.model.strategies or grid.strategies) if grid.model else []:
+                parse_strategy(name, grid.model.experts, self.topp_max_k, self.ondemand, key=f"{grid.model.key}.strategies")
 
     @classmethod
     def from_config(cls, section: dict | None) -> "MoeSuite":

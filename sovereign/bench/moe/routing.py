@@ -22,7 +22,20 @@ class Routing:
     experts: torch.Tensor
     weights: torch.Tensor
     num_experts: int
-    dense: bool = False  # every slot holds a real expert (top-k): no host sync needed to size work
+    # Rows the dispatch gathers, known on the host without reading a device value: the exact number
+    # of real slots where the strategy fixes it (top-k, budget), else the upper bound T x slots.
+    capacity: int = -1
+    exact: bool = False  # capacity is the real-slot count (no row past it needs masking)
+    has_virtual: bool = False  # the strategy can fill virtual slots (only then is virtual work done)
+
+    def __post_init__(self):
+        if self.capacity < 0:
+            self.capacity = int(self.experts.numel())
+
+    @property
+    def dense(self) -> bool:
+        """Every slot holds a real expert (top-k)."""
+        return self.exact and self.capacity == self.experts.numel()
 
     def real_mask(self) -> torch.Tensor:
         """Slots filled by a real expert."""
@@ -54,7 +67,7 @@ def route_topk(probs: torch.Tensor, k: int) -> Routing:
     """The k most probable experts per token, weights renormalised over them."""
     top_p, top_i = probs.topk(k, dim=-1)
     keep = torch.ones_like(top_i, dtype=torch.bool)
-    return Routing(top_i, _normalise(top_p, keep), probs.shape[-1], dense=True)
+    return Routing(top_i, _normalise(top_p, keep), probs.shape[-1], capacity=top_i.numel(), exact=True)
 
 
 def route_topp(probs: torch.Tensor, p: float, max_k: int) -> Routing:
@@ -64,7 +77,7 @@ def route_topp(probs: torch.Tensor, p: float, max_k: int) -> Routing:
     keep = before < p
     keep[:, 0] = True
     experts = torch.where(keep, top_i, torch.full_like(top_i, EMPTY))
-    return Routing(experts, _normalise(top_p, keep), probs.shape[-1])
+    return Routing(experts, _normalise(top_p, keep), probs.shape[-1], capacity=experts.numel(), exact=False)
 
 
 def slots_for_importance(importance: torch.Tensor, k_min: int, k_max: int) -> torch.Tensor:
@@ -95,7 +108,8 @@ def route_ondemand(probs: torch.Tensor, importance: torch.Tensor, cfg: OnDemandC
         virtual = torch.zeros_like(valid)
     experts = torch.where(virtual, num_experts + top_i % max(virtual_experts, 1), top_i)
     experts = torch.where(valid, experts, torch.full_like(experts, EMPTY))
-    return Routing(experts, _normalise(top_p, valid), num_experts)
+    return Routing(experts, _normalise(top_p, valid), num_experts, capacity=experts.numel(), exact=False,
+                   has_virtual=virtual_experts > 0 and cfg.virtual_cap > 0)
 
 
 def route_budget(probs: torch.Tensor, importance: torch.Tensor, share: float, ref_k: int) -> Routing:
@@ -107,13 +121,13 @@ def route_budget(probs: torch.Tensor, importance: torch.Tensor, share: float, re
     extra = int(round((mean - low) * tokens))  # tokens that get low + 1 experts, so the batch spends the budget
     slots = max(1, low + (1 if extra else 0))
     top_p, top_i = probs.topk(slots, dim=-1)
-    order = importance.float().argsort(descending=True, stable=True)
-    rank = torch.empty_like(order)
-    rank[order] = torch.arange(tokens, device=probs.device)
-    count = torch.where(rank < extra, low + 1, low)
+    count = torch.full((tokens,), low, dtype=torch.long, device=probs.device)
+    if extra:  # the `extra` most important tokens get one more slot
+        count.index_fill_(0, importance.float().topk(extra).indices, low + 1)
     valid = torch.arange(slots, device=probs.device).expand_as(top_i) < count[:, None]
     experts = torch.where(valid, top_i, torch.full_like(top_i, EMPTY))
-    return Routing(experts, _normalise(top_p, valid), num_experts, dense=bool(extra == 0 and low == slots))
+    # the real-slot count is fixed by the budget (low per token, plus one for `extra` tokens): no sync to know it
+    return Routing(experts, _normalise(top_p, valid), num_experts, capacity=low * tokens + extra, exact=True)
 
 
 def route(strategy: Strategy, logits: torch.Tensor, importance: torch.Tensor | None = None,

@@ -38,6 +38,7 @@ class MoeJob:
     grid: MoeGrid = field(default_factory=MoeGrid)
     peaks: dict = field(default_factory=dict)
     config_hash: str = ""
+    levels: tuple = ("block", "model")  # block: the stack grid; model: the grid's `model` points (when set)
 
 
 def measure_device_rates(kind: str, dtype: str, timing: TimingConfig) -> dict:
@@ -164,7 +165,7 @@ def _run_job(job, progress, reported_gpu_name, started, measured_at) -> tuple[li
               "warmup": timing.warmup, "time_budget_s": timing.time_budget_s, "device_kind": kind}
     report = {"job": {"device": asdict(job.device), "workload": job.workload, "suite": asdict(suite),
                       "grid": asdict(grid), "peaks": job.peaks}, "env": env}
-    points = list(_points(grid))
+    points = list(_points(grid)) if "block" in job.levels else []
 
     def refuse(status, reason):
         rows = [BenchResult(**base, backend=s, precision=d, batch_size=b, status=status, reason=reason,
@@ -200,7 +201,12 @@ def _run_job(job, progress, reported_gpu_name, started, measured_at) -> tuple[li
                 rows.append(_run_point(stack, batch, strategy, disp, dtype, timing, timer, rates[dtype], job,
                                        {**base, "backend": sname, "precision": dtype, "batch_size": samples},
                                        {**common, **point, **rates[dtype]}, mismatch))
+    if grid.model is not None and "model" in job.levels:  # the same strategies in every MoE layer of the MoE-LLaVA-shaped model
+        from .serve import run_model_points
+
+        rows += run_model_points(job, grid, dev, grid.dtypes[0], env, mismatch)
     for row in rows:
+        row.setdefault("level", "block")
         row["measured_at"] = measured_at
     report.update(status="done", wall_s=time.time() - started, points=len(rows), measured_at=measured_at)
     return rows, report
