@@ -5,13 +5,33 @@ import sys
 
 sys.path.insert(0, workflow.basedir)
 
-from sovereign.config import validate_config
+from pathlib import Path
+
+from sovereign.config import compose_config, read_yaml_file, sorted_keys, validate_config
 from sovereign.errors import ConfigError
 from sovereign.literature.queries import load_expansions, plan_queries
 from sovereign.literature.fallback import next_live_attempt
 
+
+def _compose_workflow_config():
+    """The defaults file, then the user's --configfile files, then --config values (sovereign.config.compose_config).
+
+    Snakemake itself merges a user file into the defaults key by key, so a file naming one study would run
+    the default studies too; this rebuilds the config from the same files with `studies` replaced."""
+    settings = workflow.config_settings
+    overlays = [Path(p).resolve() for p in settings.configfiles]
+    loaded = [Path(p).resolve() for p in workflow.configfiles if Path(p).resolve() not in overlays]
+    defaults = loaded[0] if loaded else Path(workflow.basedir, "config", "config.yaml").resolve()
+    return compose_config(
+        read_yaml_file(defaults),
+        [read_yaml_file(p) for p in overlays if p != defaults],
+        settings.config,
+    )
+
+
 try:
-    _validated = validate_config(config)
+    # keys sorted: params built from the config then hash the same whatever order a file lists them in
+    _validated = sorted_keys(validate_config(_compose_workflow_config()))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
