@@ -68,7 +68,17 @@ EXPANSIONS = load_expansions(config["literature"]["expansions_path"]) if config[
 def study_queries(study):
     """The planned queries of a study (deterministic, so known before any job runs)."""
     s = config["studies"][study]
-    return plan_queries(s["question"], s.get("queries"), config["literature"]["min_queries"], EXPANSIONS)
+    return plan_queries(
+        s.get("question"), s.get("queries"), config["literature"]["min_queries"], EXPANSIONS, s.get("papers")
+    )
+
+
+def study_question(study):
+    """The study's question; a study pinned to papers without one is about those papers' claims."""
+    s = config["studies"][study]
+    if s.get("question"):
+        return s["question"]
+    return "Do the claims of arXiv " + ", ".join(s["papers"]) + " hold on this hardware?"
 
 
 def query_by_id(study, qid):

@@ -100,6 +100,11 @@ def validate_config(config: dict, schema_path: str | None = None) -> dict:
 def _check_semantics(cfg: dict) -> None:
     """Checks the schema cannot express."""
     for name, study in cfg["studies"].items():
+        if not study.get("question") and not study.get("papers"):
+            raise ConfigError(f"config key 'studies.{name}.question' is required but missing "
+                              f"(or pin the study to papers with 'studies.{name}.papers')")
+        if len(set(study.get("papers", []))) != len(study.get("papers", [])):
+            raise ConfigError(f"config key 'studies.{name}.papers': the same paper is listed twice")
         qs = [q.strip().lower() for q in study.get("queries", [])]
         if len(qs) != len(set(qs)):
             raise ConfigError(f"config key 'studies.{name}.queries': the same query is listed twice")
