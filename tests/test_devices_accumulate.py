@@ -3,6 +3,7 @@ warehouse (as `--profile slurm-l4` then `--profile slurm-t4` would); a half-writ
 The first run's own config file holds only `studies` (the rest are the defaults)."""
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 
@@ -55,6 +56,11 @@ def test_second_device_run_keeps_the_first_devices_rows(tmp_path):
     assert set(_devices(db)) == {"cpu"}
     assert (tmp_path / "results" / "report" / "mine.html").exists()
     assert not (tmp_path / "results" / "gpu").exists()  # the default studies did not run
+    # one closing summary: the study's decision, score, answer and report
+    summary = first.stdout[first.stdout.index("sovereign: run summary"):]
+    decision = json.loads((tmp_path / "results/mine/verdict.json").read_text())["decision"]
+    assert f"mine: {decision} (score " in summary and "  answer: " in summary
+    assert "report: results/report/mine.html" in summary
 
     # an interrupted job of a third device: its rows file without the report written after it
     half = tmp_path / "results" / "bench" / "cnn" / "cpu_half"
