@@ -99,3 +99,16 @@ def test_a_claim_naming_the_measured_cpu_resolves_to_its_rows(sentence, hardware
     assert other["status"].tolist() != ["REPRODUCED"] or "class" in str(other["match"].iloc[0])
     _, resolved = resolve_named_cpus(hw, claims, [hardware])
     assert resolved["subject_device"].iloc[0].startswith("cpu_")
+
+
+def test_a_papers_gpu_claims_on_the_cpu_say_what_would_test_them(tmp_path):
+    res = _check(tmp_path, "--paper", "2604.14552", "--device", "cpu")
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "The L4 delivers up to 4.4x the throughput of the T4." in res.stdout
+    assert "would test it: names l4, t4; a run with --device set to a device entry of that hardware" in res.stdout
+    assert "would test it: compares an accelerator with a CPU baseline" in res.stdout
+    assert "cnn" not in os.listdir(tmp_path / "out")  # nothing on this CPU tests a GPU paper: nothing ran
+    missing = _check(tmp_path, "--paper", "2604.99999")
+    assert missing.returncode == 2 and "pinned paper 2604.99999 not found in the offline corpus" in missing.stderr
+    both = _check(tmp_path, SENTENCE, "--paper", "2604.14552")
+    assert both.returncode == 2 and "one sentence or --paper" in both.stderr

@@ -83,6 +83,11 @@ def plan_checks(claims: list[dict], config: dict, device: str, hw: Hardware) -> 
             plan.untestable[cid] = (f"names {', '.join(others)}; a run with --device set to a device entry of that "
                                     "hardware (devices: in the config) would test it")
             continue
+        if devices[device].kind == "cpu" and kind == "ratio" and not clean(c.get("subject_device")) \
+                and any(hw.is_cpu(d) for d in _names(c, "device")):
+            plan.untestable[cid] = ("compares an accelerator with a CPU baseline; a run with --device set to a GPU "
+                                    "entry (devices: in the config) would test it")
+            continue
         batch = parse_batch(c.get("subject_batch"))
         batches = sorted({batch[0], batch[1]}) if batch else list(grid.batch_sizes)
         backends = [b for b in _backends(c, hw, grid.backends, base_backend) if b in BACKEND_PRECISIONS]

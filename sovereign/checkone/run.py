@@ -9,18 +9,23 @@ from pathlib import Path
 import pandas as pd
 
 from ..bench.config import stable_hash
-from ..config import DEFAULT_CONFIG_PATH, compose_config, read_yaml_file, validate_config
+from ..config import DEFAULT_CONFIG_PATH, ROOT, compose_config, read_yaml_file, validate_config
 from ..errors import ConfigError
 from ..io import write_parquet
 from .plan import plan_checks
 
 DECIDING = ("REPRODUCED", "NOT_REPRODUCED")
+NO_CLAIM = (None, "not_empirical", "not_a_claim")
 
 
 def load_check_config(path: str | None) -> dict:
     """config/config.yaml with the user's file applied on it, validated."""
     overlays = [read_yaml_file(path)] if path else []
-    return validate_config(compose_config(read_yaml_file(DEFAULT_CONFIG_PATH), overlays))
+    cfg = validate_config(compose_config(read_yaml_file(DEFAULT_CONFIG_PATH), overlays))
+    snap = cfg["literature"]["snapshot_path"]
+    if not Path(snap).is_absolute() and not Path(snap).exists() and (ROOT / snap).exists():
+        cfg["literature"]["snapshot_path"] = str(ROOT / snap)  # the shipped corpus, as the workflow finds it
+    return cfg
 
 
 def read_claims(config: dict, sentence: str | None, paper: str | None) -> list[dict]:
@@ -92,7 +97,7 @@ def on_this_device(claims: list[dict], rows: pd.DataFrame, hw):
     name = spec.key if spec is not None else (measured_cpu_key(h) if cpu else h)
     out, assumed = [], {}
     for c in claims:
-        if not c.get("subject_device") and not c.get("baseline_device"):
+        if not c.get("subject_device") and not c.get("baseline_device") and c.get("kind") not in NO_CLAIM:
             c = {**c, "subject_device": name}
             assumed[c["claim_id"]] = h
         out.append(c)
@@ -122,7 +127,11 @@ def format_checks(checks: pd.DataFrame, plan, files: list[str]) -> str:
     lines = []
     for row in checks.to_dict("records"):
         lines.append(f"[{row['status']}] {row.get('sentence')}")
-        lines.append(f"  claim: {row.get('kind')} {row.get('metric')} {row.get('claimed_value')} {row.get('unit') or ''}")
+        if row.get("kind") not in NO_CLAIM:
+            value = _num(row.get("claimed_value"))
+            unit = row.get("unit") if isinstance(row.get("unit"), str) else ""
+            lines.append(f"  claim: {row.get('kind')} {row.get('metric')} {'' if value is None else f'{value:g}'} {unit}"
+                         .rstrip())
         if arithmetic(row):
             lines.append(f"  arithmetic: {arithmetic(row)}")
         lines.append(f"  reason: {row['reason']}")
