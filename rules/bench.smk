@@ -4,7 +4,9 @@
 from sovereign.bench.config import cnn_jobs, job_params, stable_hash
 from sovereign.bench.measured import device_pattern, measured_files
 
-BENCH_CNN_JOBS = cnn_jobs(config)
+BENCH_CNN_JOBS = cnn_jobs(config)  # always built: it checks bench.devices names
+if not suite_runs("cnn"):  # no study checks against it (rules/common.smk)
+    BENCH_CNN_JOBS = []
 BENCH_CNN_STEM = "results/bench/cnn/{device}/{model}__{backend}__{precision}"
 BENCH_CNN_FILES = [f"{BENCH_CNN_STEM}.parquet".format(**j) for j in BENCH_CNN_JOBS]
 # Devices accumulate: finished files of devices measured by earlier runs (another profile's) are read too,

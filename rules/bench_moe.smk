@@ -11,6 +11,8 @@ try:
     BENCH_MOE_JOBS = moe_jobs(config)
 except BenchConfigError as exc:
     raise WorkflowError(str(exc)) from None
+if not suite_runs("moe_routing"):  # no study checks against it (rules/common.smk)
+    BENCH_MOE_JOBS = []
 BENCH_MOE_STEM = "results/bench/moe_routing/{device}/{workload}"
 BENCH_MOE_FILES = [f"{BENCH_MOE_STEM}.parquet".format(**j) for j in BENCH_MOE_JOBS]
 # earlier runs' other devices, as in rules/bench.smk

@@ -50,6 +50,13 @@ for _key in ("snapshot_path", "expansions_path"):
     config["literature"][_key] = resource_path(config["literature"][_key])
 
 STUDIES = sorted(config["studies"])
+# Suites some study checks against; only their benchmarks run (when no study names one, all run).
+STUDY_SUITES = {suite for s in config["studies"].values() for suite in s.get("suites", [])}
+
+
+def suite_runs(suite):
+    """Whether this run benchmarks `suite`: a study of this config names it (or no study names any)."""
+    return not STUDY_SUITES or suite in STUDY_SUITES
 
 # Stages register what load_warehouse reads: table name -> input function.
 WAREHOUSE_INPUTS = {}

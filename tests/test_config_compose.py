@@ -61,6 +61,12 @@ def test_a_file_with_only_studies_plans_that_study_alone(tmp_path):
     assert res.returncode == 0, out[-3000:]
     assert set(re.findall(r"wildcards: study=(\w+)", out)) == {"mine"}
     assert "results/report/mine.html" in out and "results/report/gpu.html" not in out
+    # only the suite the study checks against is benchmarked (no MoE routing grid for a CNN study)
+    assert "rule bench_cnn:" in out and "rule bench_moe:" not in out
+    _only_studies(tmp_path, {"moe": {"question": "How does top-2 expert routing latency compare with top-1 routing?",
+                                     "suites": ["moe_routing"]}})
+    moe = snakemake(tmp_path, "-n", timeout=300)
+    assert moe.returncode == 0 and "rule bench_moe:" in moe.stdout and "rule bench_cnn:" not in moe.stdout
 
 
 def test_typed_config_value_on_the_command_line(tmp_path):
