@@ -58,3 +58,16 @@ def question_from_claims(claims: pd.DataFrame, vocab: Vocab, papers: list[str]) 
     return f"What {what} does {subject_text} reach{swept} ({label})?"
 
 
+
+
+def frame_pinned_or_asked(question: str, from_claims: bool, papers: list[str], **kwargs) -> dict:
+    """Stage entry of frame_study: the study's question, or for a study pinned to papers without one, the
+    question its papers' claims ask (question_from_claims); then frame_study as for any study."""
+    from ..claims.vocab import load_vocab
+    from ..io import read_table
+    from .frame import frame_study
+
+    if from_claims:
+        question = question_from_claims(read_table(kwargs["claims_path"]), load_vocab(kwargs.get("vocab_path") or None),
+                                        list(papers))
+    return frame_study(question=question, **kwargs)
