@@ -58,6 +58,7 @@ def suite_runs(suite):
     """Whether this run benchmarks `suite`: a study of this config names it (or no study names any)."""
     return not STUDY_SUITES or suite in STUDY_SUITES
 
+
 # Stages register what load_warehouse reads: table name -> input function.
 WAREHOUSE_INPUTS = {}
 # Stages register extra final targets (besides the warehouse and the reports).
