@@ -71,17 +71,25 @@ def test_missing_pinned_paper_fails_the_search_naming_it(tmp_path):
 
 def test_pinned_study_fetches_by_id_from_a_live_server(tmp_path, arxiv_server):
     from conftest import SAMPLE_RECORDS
+    from test_literature import _pdf_with_text
 
     arxiv_server.records = {r["id"]: dict(r) for r in SAMPLE_RECORDS}
+    arxiv_server.pdfs = {"2604.14552v1": _pdf_with_text("The L4 delivers 3.1x the throughput of the T4.")}
     arxiv = {"base_url": arxiv_server.url, "delay_s": 0, "retries": 0, "timeout_s": 5,
              "cache_dir": str(tmp_path / "cache")}
     _write(tmp_path, {"deepgap": {"papers": ["2604.14552"]}},
-           literature={"source": "arxiv", "arxiv": arxiv, "fulltext": {"enabled": False}})
-    res = snakemake(tmp_path, "results/deepgap/papers.parquet", timeout=300)
+           literature={"source": "arxiv", "arxiv": arxiv, "fulltext": {"cache_dir": str(tmp_path / "ft")}},
+           claims={"tables": False, "use_embeddings": False})
+    res = snakemake(tmp_path, "results/deepgap/claims.parquet", timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     assert [r["id_list"] for r in arxiv_server.requests] == [["2604.14552"]]  # by id, no search query
     papers = pd.read_parquet(tmp_path / "results/deepgap/papers.parquet")
     assert papers["paper_id"].tolist() == ["2604.14552"] and papers["source"].tolist() == ["arxiv"]
+    # then its PDF, as for any live paper: the claims include the PDF's sentence
+    fulltext = pd.read_parquet(tmp_path / "results/deepgap/fulltext.parquet")
+    assert fulltext[["status", "text_origin"]].values.tolist() == [["ok", "pdf"]]
+    claims = pd.read_parquet(tmp_path / "results/deepgap/claims.parquet")
+    assert ((claims["value"] == 3.1) & (claims["text_origin"] == "pdf")).any()
     # an id the server does not have is an error naming it
     q = plan_queries(None, papers=["2604.14552", "2501.00001"])[0]
     with pytest.raises(ArxivError, match="pinned paper 2501.00001 not found on arXiv"):
