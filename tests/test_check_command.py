@@ -112,3 +112,19 @@ def test_a_papers_gpu_claims_on_the_cpu_say_what_would_test_them(tmp_path):
     assert missing.returncode == 2 and "pinned paper 2604.99999 not found in the offline corpus" in missing.stderr
     both = _check(tmp_path, SENTENCE, "--paper", "2604.14552")
     assert both.returncode == 2 and "one sentence or --paper" in both.stderr
+
+
+def test_a_live_paper_is_fetched_by_id_with_its_pdf(tmp_path, arxiv_server):
+    from conftest import SAMPLE_RECORDS
+    from test_literature import _pdf_with_text
+
+    arxiv_server.records = {r["id"]: dict(r) for r in SAMPLE_RECORDS}
+    arxiv_server.pdfs = {"2604.14552v1": _pdf_with_text("The L4 delivers 3.1x the throughput of the T4.")}
+    cfg = {"literature": {"source": "arxiv", "arxiv": {"base_url": arxiv_server.url, "delay_s": 0, "retries": 0,
+                                                       "timeout_s": 5, "cache_dir": str(tmp_path / "c")},
+                          "fulltext": {"cache_dir": str(tmp_path / "ft")}}}
+    (tmp_path / "live.yaml").write_text(yaml.safe_dump(cfg), encoding="utf-8")
+    res = _check(tmp_path, "--paper", "2604.14552", "--config", str(tmp_path / "live.yaml"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert [r["id_list"] for r in arxiv_server.requests] == [["2604.14552"]]
+    assert "[UNTESTABLE] The L4 delivers 3.1x the throughput of the T4." in res.stdout  # read from the PDF

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -44,8 +45,8 @@ def read_claims(config: dict, sentence: str | None, paper: str | None) -> list[d
         from ..literature.search import fetch_by_id
 
         lit = config["literature"]
-        [rec], _, _ = fetch_by_id(pinned_query([paper]), lit["source"], lit["snapshot_path"], lit["arxiv"])
-        full = _corpus_full_text(lit["snapshot_path"], rec["id"])
+        [rec], used, _ = fetch_by_id(pinned_query([paper]), lit["source"], lit["snapshot_path"], lit["arxiv"])
+        full = _corpus_full_text(lit["snapshot_path"], rec["id"]) if used == "snapshot" else _pdf_text(rec, lit)
         texts, source = split_sentences(" ".join(t for t in (rec.get("abstract"), full) if t)), rec["id"]
     claims = []
     for text in texts:
@@ -57,9 +58,25 @@ def read_claims(config: dict, sentence: str | None, paper: str | None) -> list[d
 def _corpus_full_text(path: str, paper_id: str) -> str:
     from ..literature.snapshot import load_corpus
 
+    return next((r.get("full_text") or "" for r in load_corpus(path) if r["id"] == paper_id), "")
+
+
+def _pdf_text(rec: dict, lit: dict) -> str:
+    """A live paper's PDF text (cached as fetch_fulltext caches it); its abstract alone when that fails."""
+    import requests
+
+    from ..literature.fulltext import cached_pdf_path, download_pdf, extract_pdf_text
+
+    ft = lit["fulltext"]
+    if not (ft["enabled"] and rec.get("pdf_url")):
+        return ""
+    dest = cached_pdf_path(ft["cache_dir"], rec["id"])
     try:
-        return next((r.get("full_text") or "" for r in load_corpus(path) if r["id"] == paper_id), "")
-    except Exception:  # noqa: BLE001 - a live paper need not be in the corpus
+        data = dest.read_bytes() if dest.exists() else download_pdf(
+            rec["pdf_url"], dest, int(ft["max_pdf_mb"] * 1e6), lit["arxiv"]["timeout_s"])
+        return extract_pdf_text(data, ft["max_chars"])
+    except (requests.RequestException, ValueError, OSError) as exc:
+        print(f"sovereign check: {rec['id']}: no PDF text ({exc}); reading its abstract only", file=sys.stderr)
         return ""
 
 
@@ -67,13 +84,12 @@ def run_grid(config: dict, device: str, plan, out: str, time_budget: float | Non
     """Run the planned jobs through the bench harness (one tqdm step per job); return the rows files."""
     from tqdm import tqdm
 
-    from ..bench.cnn import run_sweep
-    from ..bench.cnn import job_paths
+    from ..bench.cnn import job_paths, run_sweep
 
     timing = {"time_budget_s": time_budget} if time_budget else None
     files = []
     jobs = sorted(plan.jobs.items())
-    for (model, backend, precision), batches in tqdm(jobs, desc="benchmark jobs", unit="job", file=__import__("sys").stderr):
+    for (model, backend, precision), batches in tqdm(jobs, desc="benchmark jobs", unit="job", file=sys.stderr):
         run_sweep(config, device, out, models=[model], backends=[backend], precisions=[precision],
                   batch_sizes=sorted(batches), timing=timing,
                   config_hash=stable_hash({"devices": config["devices"], "bench": config["bench"]}))
