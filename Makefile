@@ -10,17 +10,26 @@ EXTRAS ?= all
 
 .PHONY: install profiles run test rulegraph clean-results
 
-$(VENV)/.installed: pyproject.toml constraints.txt
-	$(PYTHON) -m venv $(VENV)
+# The install is decided by content, not timestamps (a fresh clone's timestamps say nothing): the stamp
+# holds a hash of pyproject.toml, constraints.txt and the extras, and pip runs only when that hash differs.
+INSTALL_HASH := $(shell cat pyproject.toml constraints.txt 2>/dev/null | { sha256sum 2>/dev/null || shasum -a 256; } | cut -c1-16)-$(EXTRAS)
+ifneq ($(shell cat $(VENV)/.installed 2>/dev/null),$(INSTALL_HASH))
+.PHONY: $(VENV)/.installed
+endif
+
+$(VENV)/.installed:
+	@echo "install: pyproject.toml, constraints.txt or EXTRAS changed (or no install yet): installing into $(VENV)"
+	[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
-	touch $@
+	echo '$(INSTALL_HASH)' > $@
 
 install: $(VENV)/.installed profiles
 
-# Link profiles/* into Snakemake's user config dir, so `snakemake --profile slurm-l4` works by name.
+# Link profiles/* into Snakemake's user config dir, so `snakemake --profile slurm-l4` works by name
+# (quiet when the links are already there).
 profiles: $(VENV)/.installed
-	tools/link-profiles.sh $(PY)
+	@tools/link-profiles.sh $(PY)
 
 run: install
 	$(VENV)/bin/snakemake --profile profiles/local --cores $(CORES)

@@ -18,6 +18,13 @@ include: "rules/verdicts.smk"
 include: "rules/warehouse.smk"
 
 
+# One closing summary per run (decision, score, the answer's first line, the report) after Snakemake's log.
+onsuccess:
+    from sovereign.run_summary import run_summary
+
+    print(run_summary(STUDIES), end="")
+
+
 rule all:
     default_target: True
     input:

@@ -11,8 +11,12 @@ try:
     BENCH_LLM_JOBS = llm_jobs(config)
 except BenchConfigError as exc:
     raise WorkflowError(str(exc)) from None
+if not suite_runs("llm"):  # no study checks against it (rules/common.smk)
+    BENCH_LLM_JOBS = []
 BENCH_LLM_STEM = "results/bench/llm/{device}/{model}__{backend}__{precision}"
 BENCH_LLM_FILES = [f"{BENCH_LLM_STEM}.parquet".format(**j) for j in BENCH_LLM_JOBS]
+# earlier runs' other devices, as in rules/bench.smk
+BENCH_LLM_MEASURED = measured_files("results/bench/llm", BENCH_LLM_FILES, BENCH_DEVICES)
 BENCH_LLM_SPECS = (config.get("verdicts") or {}).get("devices_file") or os.path.join(
     workflow.basedir, "config", "devices.yaml"
 )
@@ -28,7 +32,7 @@ rule bench_llm:
     benchmark:
         "results/benchmarks/bench_llm/{device}/{model}__{backend}__{precision}.tsv"
     wildcard_constraints:
-        device="[a-z][a-z0-9_]*",
+        device=device_pattern(BENCH_DEVICES),
         model="[a-z0-9][a-z0-9._-]*",
         backend="hf_eager|hf_static_compile|fast_decode",
         precision="fp32|fp16|bf16",
@@ -54,5 +58,7 @@ rule bench_llm:
 
 # Chain whatever the other bench rules registered, so every suite's rows reach bench_results.
 WAREHOUSE_INPUTS["bench_results"] = (
-    lambda wc, prev=WAREHOUSE_INPUTS.get("bench_results"): (prev(wc) if prev else []) + BENCH_LLM_FILES
+    lambda wc, prev=WAREHOUSE_INPUTS.get("bench_results"): (prev(wc) if prev else [])
+    + BENCH_LLM_FILES
+    + BENCH_LLM_MEASURED
 )

@@ -11,8 +11,12 @@ try:
     BENCH_MOE_JOBS = moe_jobs(config)
 except BenchConfigError as exc:
     raise WorkflowError(str(exc)) from None
+if not suite_runs("moe_routing"):  # no study checks against it (rules/common.smk)
+    BENCH_MOE_JOBS = []
 BENCH_MOE_STEM = "results/bench/moe_routing/{device}/{workload}"
 BENCH_MOE_FILES = [f"{BENCH_MOE_STEM}.parquet".format(**j) for j in BENCH_MOE_JOBS]
+# earlier runs' other devices, as in rules/bench.smk
+BENCH_MOE_MEASURED = measured_files("results/bench/moe_routing", BENCH_MOE_FILES, BENCH_DEVICES)
 BENCH_MOE_SPECS = (config.get("verdicts") or {}).get("devices_file") or os.path.join(
     workflow.basedir, "config", "devices.yaml"
 )
@@ -29,7 +33,7 @@ rule bench_moe:
     benchmark:
         "results/benchmarks/bench_moe/{device}/{workload}.tsv"
     wildcard_constraints:
-        device="[a-z][a-z0-9_]*",
+        device=device_pattern(BENCH_DEVICES),
         workload="vqav2|visual7w",
     conda:
         # BENCH_ENVS: rules/bench.smk
@@ -55,5 +59,7 @@ rule bench_moe:
 
 # Chain whatever bench.smk (or another stage) registered, so every suite's rows reach bench_results.
 WAREHOUSE_INPUTS["bench_results"] = (
-    lambda wc, prev=WAREHOUSE_INPUTS.get("bench_results"): (prev(wc) if prev else []) + BENCH_MOE_FILES
+    lambda wc, prev=WAREHOUSE_INPUTS.get("bench_results"): (prev(wc) if prev else [])
+    + BENCH_MOE_FILES
+    + BENCH_MOE_MEASURED
 )

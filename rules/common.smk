@@ -5,13 +5,33 @@ import sys
 
 sys.path.insert(0, workflow.basedir)
 
-from sovereign.config import validate_config
+from pathlib import Path
+
+from sovereign.config import compose_config, read_yaml_file, sorted_keys, validate_config
 from sovereign.errors import ConfigError
 from sovereign.literature.queries import load_expansions, plan_queries
 from sovereign.literature.fallback import next_live_attempt
 
+
+def _compose_workflow_config():
+    """The defaults file, then the user's --configfile files, then --config values (sovereign.config.compose_config).
+
+    Snakemake itself merges a user file into the defaults key by key, so a file naming one study would run
+    the default studies too; this rebuilds the config from the same files with `studies` replaced."""
+    settings = workflow.config_settings
+    overlays = [Path(p).resolve() for p in settings.configfiles]
+    loaded = [Path(p).resolve() for p in workflow.configfiles if Path(p).resolve() not in overlays]
+    defaults = loaded[0] if loaded else Path(workflow.basedir, "config", "config.yaml").resolve()
+    return compose_config(
+        read_yaml_file(defaults),
+        [read_yaml_file(p) for p in overlays if p != defaults],
+        settings.config,
+    )
+
+
 try:
-    _validated = validate_config(config)
+    # keys sorted: params built from the config then hash the same whatever order a file lists them in
+    _validated = sorted_keys(validate_config(_compose_workflow_config()))
 except ConfigError as exc:
     raise WorkflowError(str(exc)) from None
 config.clear()
@@ -30,6 +50,14 @@ for _key in ("snapshot_path", "expansions_path"):
     config["literature"][_key] = resource_path(config["literature"][_key])
 
 STUDIES = sorted(config["studies"])
+# Suites some study checks against; only their benchmarks run (when no study names one, all run).
+STUDY_SUITES = {suite for s in config["studies"].values() for suite in s.get("suites", [])}
+
+
+def suite_runs(suite):
+    """Whether this run benchmarks `suite`: a study of this config names it (or no study names any)."""
+    return not STUDY_SUITES or suite in STUDY_SUITES
+
 
 # Stages register what load_warehouse reads: table name -> input function.
 WAREHOUSE_INPUTS = {}
@@ -48,7 +76,17 @@ EXPANSIONS = load_expansions(config["literature"]["expansions_path"]) if config[
 def study_queries(study):
     """The planned queries of a study (deterministic, so known before any job runs)."""
     s = config["studies"][study]
-    return plan_queries(s["question"], s.get("queries"), config["literature"]["min_queries"], EXPANSIONS)
+    return plan_queries(
+        s.get("question"), s.get("queries"), config["literature"]["min_queries"], EXPANSIONS, s.get("papers")
+    )
+
+
+def study_question(study):
+    """The study's question; a study pinned to papers without one is about those papers' claims."""
+    s = config["studies"][study]
+    if s.get("question"):
+        return s["question"]
+    return "Do the claims of arXiv " + ", ".join(s["papers"]) + " hold on this hardware?"
 
 
 def query_by_id(study, qid):

@@ -18,8 +18,9 @@ rule plan_queries:
     conda:
         "../envs/literature.yaml"
     params:
-        question=lambda wc: config["studies"][wc.study]["question"],
+        question=lambda wc: study_question(wc.study),
         queries=lambda wc: config["studies"][wc.study]["queries"],
+        papers=lambda wc: config["studies"][wc.study]["papers"],
         min_queries=config["literature"]["min_queries"],
         expansions=EXPANSIONS,
     script:
@@ -92,9 +93,11 @@ rule screen_papers:
     conda:
         "../envs/literature.yaml"
     params:
-        question=lambda wc: config["studies"][wc.study]["question"],
+        question=lambda wc: study_question(wc.study),
         thresholds=config["screening"],
         embeddings=config["embeddings"],
+        # a study pinned to papers keeps exactly those, whatever their relevance scores
+        pinned=lambda wc: config["studies"][wc.study]["papers"],
     script:
         "../scripts/screen_papers.py"
 

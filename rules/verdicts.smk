@@ -59,7 +59,10 @@ rule frame_study:
     conda:
         "../envs/literature.yaml"
     params:
-        question=lambda wc: config["studies"][wc.study]["question"],
+        question=lambda wc: study_question(wc.study),
+        # pinned to papers without a question: the frame is built from those papers' claims
+        from_claims=lambda wc: not config["studies"][wc.study].get("question"),
+        papers=lambda wc: config["studies"][wc.study]["papers"],
         min_share=config["tribunal"]["drift_min_term_share"],
     script:
         "../scripts/frame_study.py"
@@ -115,8 +118,9 @@ rule requery_arxiv:
         arxiv_api=1,
     params:
         **SEARCH_PARAMS,
-        question=lambda wc: config["studies"][wc.study]["question"],
-        max_queries=config["tribunal"]["requery_max"],
+        question=lambda wc: study_question(wc.study),
+        # a study pinned to papers reads those papers only: its revision round searches nothing
+        max_queries=lambda wc: 0 if config["studies"][wc.study]["papers"] else config["tribunal"]["requery_max"],
         # like search_arxiv's (rules/literature.smk): an `auto` fallback searches live again next run
         live_attempt=lambda wc: live_attempt_param(
             f"results/{wc.study}/revision/records.jsonl", f"the refined searches of study {wc.study}"
@@ -152,7 +156,7 @@ rule tribunal:
     conda:
         "../envs/literature.yaml"
     params:
-        question=lambda wc: config["studies"][wc.study]["question"],
+        question=lambda wc: study_question(wc.study),
         suites=lambda wc: config["studies"][wc.study]["suites"],
         verdicts=config["verdicts"],
         tribunal=config["tribunal"],

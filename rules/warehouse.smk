@@ -62,7 +62,7 @@ rule render_report:
     conda:
         "../envs/report.yaml"
     params:
-        question=lambda wc: config["studies"][wc.study]["question"],
+        question=lambda wc: study_question(wc.study),
         suites=lambda wc: config["studies"][wc.study]["suites"],
         report=config["report"],
         verdicts=config["verdicts"],

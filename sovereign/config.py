@@ -100,6 +100,11 @@ def validate_config(config: dict, schema_path: str | None = None) -> dict:
 def _check_semantics(cfg: dict) -> None:
     """Checks the schema cannot express."""
     for name, study in cfg["studies"].items():
+        if not study.get("question") and not study.get("papers"):
+            raise ConfigError(f"config key 'studies.{name}.question' is required but missing "
+                              f"(or pin the study to papers with 'studies.{name}.papers')")
+        if len(set(study.get("papers", []))) != len(study.get("papers", [])):
+            raise ConfigError(f"config key 'studies.{name}.papers': the same paper is listed twice")
         qs = [q.strip().lower() for q in study.get("queries", [])]
         if len(qs) != len(set(qs)):
             raise ConfigError(f"config key 'studies.{name}.queries': the same query is listed twice")
@@ -144,3 +149,97 @@ def config_hash(obj) -> str:
     """A short stable hash of any JSON-able value (config sections, params)."""
     blob = json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# Keys whose value in a user's config file replaces the defaults' value instead of merging into it:
+# a file naming `studies` runs exactly those studies. Lists always replace (Snakemake's rule too).
+REPLACED_KEYS = ("studies",)
+
+
+def merge_config(base: dict, overlay: dict, path: tuple = ()) -> dict:
+    """`overlay` applied on `base`: mappings merge key by key, except REPLACED_KEYS; lists and values replace."""
+    out = copy.deepcopy(base)
+    for key, value in overlay.items():
+        here = path + (key,)
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and ".".join(map(str, here)) not in REPLACED_KEYS:
+            out[key] = merge_config(out[key], value, here)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _sub_schema(schema: dict, key) -> dict:
+    props = schema.get("properties", {})
+    if key in props:
+        return props[key]
+    extra = schema.get("additionalProperties")
+    return extra if isinstance(extra, dict) else {}
+
+
+def _typed(text: str, types: list[str]):
+    """`text` read as YAML when the schema wants a non-string there and the YAML value has that type."""
+    if "string" in types or not types:
+        return text
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    ok = {"number": (int, float), "integer": (int,), "boolean": (bool,), "array": (list,), "object": (dict,),
+          "null": (type(None),)}
+    if any(isinstance(value, ok.get(t, ())) and not (t != "boolean" and isinstance(value, bool)) for t in types):
+        return value
+    return text
+
+
+def type_cli_values(node, schema: dict | None = None):
+    """Values given with `snakemake --config` typed as the schema asks.
+
+    Snakemake reads a nested value such as `screening='{tfidf_threshold: 0.2}'` with YAML's BaseLoader,
+    which keeps every scalar a string; this reads each such string again where the schema wants a number,
+    an integer, a boolean or a list."""
+    schema = load_schema() if schema is None else schema
+    if isinstance(node, dict):
+        return {k: type_cli_values(v, _sub_schema(schema, k)) for k, v in node.items()}
+    if isinstance(node, list):
+        items = schema.get("items", {}) if isinstance(schema.get("items"), dict) else {}
+        return [type_cli_values(v, items) for v in node]
+    if isinstance(node, str):
+        types = schema.get("type", [])
+        return _typed(node, [types] if isinstance(types, str) else list(types))
+    return node
+
+
+def compose_config(defaults: dict, overlays: list[dict], cli: dict | None = None) -> dict:
+    """The workflow config: the defaults file, then each user file, then `--config` values (typed)."""
+    cfg = copy.deepcopy(defaults or {})
+    for overlay in overlays:
+        if overlay:
+            if not isinstance(overlay, dict):
+                raise ConfigError("a config file must be a mapping of keys to values")
+            cfg = merge_config(cfg, overlay)
+    if cli:
+        cfg = merge_config(cfg, type_cli_values(cli))
+    return cfg
+
+
+def read_yaml_file(path) -> dict:
+    """One YAML config file as a mapping (empty file: {}); errors name the file."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys to values")
+    return raw or {}
+
+
+def sorted_keys(obj):
+    """`obj` with every mapping's keys in sorted order, so params built from it repr (and hash) the same
+    whatever order a config file lists its keys in (Snakemake compares params by their repr)."""
+    if isinstance(obj, dict):
+        return {k: sorted_keys(obj[k]) for k in sorted(obj, key=str)}
+    if isinstance(obj, list):
+        return [sorted_keys(v) for v in obj]
+    return obj

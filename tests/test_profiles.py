@@ -39,8 +39,24 @@ def test_profiles_are_linked_back_to_the_checkout(home):
     assert sorted(p.name for p in dest.iterdir()) == names
     for name in names:
         assert (dest / name).is_symlink() and (dest / name).resolve() == (ROOT / "profiles" / name).resolve()
-    again = link(home)  # a second run changes nothing and says so
-    assert again.returncode == 0 and "already links" in again.stdout
+    again = link(home)  # a second run changes nothing and says nothing
+    assert again.returncode == 0 and again.stdout == "" and again.stderr == ""
+
+
+def test_another_checkouts_identical_links_are_left_quietly(home, tmp_path):
+    other = tmp_path / "clone" / "profiles"
+    for p in (ROOT / "profiles").iterdir():
+        (other / p.name).mkdir(parents=True)
+        (other / p.name / "config.yaml").write_bytes((p / "config.yaml").read_bytes())
+    dest = Path(home["XDG_CONFIG_HOME"]) / "snakemake"
+    dest.mkdir(parents=True)
+    for p in other.iterdir():
+        (dest / p.name).symlink_to(p)
+    (other / "slurm" / "config.yaml").write_text("executor: slurm\njobs: 7\n", encoding="utf-8")  # one differs
+    res = link(home)
+    assert res.returncode == 0
+    assert "slurm-l4" not in res.stdout + res.stderr  # identical: nothing said
+    assert f"{dest / 'slurm'} exists and is not a link" in res.stderr  # different: warned, left alone
 
 
 def test_bare_profile_name_plans_the_workflow_from_the_checkout(home):

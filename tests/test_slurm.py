@@ -66,8 +66,9 @@ def closed_port() -> int:
 def slurm_config() -> dict:
     """The default config, made small: one study, two queries, TF-IDF only, tiny bench grids, fake-GPU devices."""
     cfg = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    cfg["studies"] = {STUDY: dict(cfg["studies"][STUDY], queries=["NVIDIA L4 T4 inference benchmark",
-                                                                  "ResNet TensorRT INT8 throughput"])}
+    # both suites: a run benchmarks only the suites its studies list, and this test places both suites' jobs
+    cfg["studies"] = {STUDY: dict(cfg["studies"][STUDY], suites=["cnn", "moe_routing"],
+                                  queries=["NVIDIA L4 T4 inference benchmark", "ResNet TensorRT INT8 throughput"])}
     cfg["embeddings"]["backend"] = "none"
     cfg["claims"]["use_embeddings"] = False
     cfg["report"]["images"] = False

@@ -2,7 +2,8 @@
 # Make the checkout's Snakemake profiles available by bare name (`snakemake --profile slurm-l4`):
 # one symlink per profiles/<name> in Snakemake's user config dir (~/.config/snakemake on Linux, or
 # $XDG_CONFIG_HOME/snakemake), pointing back here, so edits in profiles/ apply at once.
-# An existing profile of the same name that is not our link is left alone, with a warning.
+# Quiet when the links are there (ours, or another checkout's link to an identical profile); any other
+# existing profile of the same name is left alone, with a warning.
 # Usage: tools/link-profiles.sh [python]   (the python whose Snakemake will look the names up)
 set -euo pipefail
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -16,7 +17,11 @@ for profile in "$here"/profiles/*/; do
   name="$(basename "$profile")"
   link="$dest/$name"
   if [ -L "$link" ] && [ "$(readlink "$link")" = "$profile" ]; then
-    echo "profiles: $name already links to $profile"
+    :  # already ours: nothing to say
+  elif [ -L "$link" ] && [ "$(readlink -f "$link")" = "$(readlink -f "$profile")" ]; then
+    :  # the same profile reached by another path
+  elif [ -L "$link" ] && cmp -s "$link/config.yaml" "$profile/config.yaml"; then
+    :  # another checkout's link to the same profile (a shared venv, a second clone): it works as it is
   elif [ -e "$link" ] || [ -L "$link" ]; then
     echo "profiles: WARNING: $link exists and is not a link to $profile; left as it is." >&2
     echo "profiles:   use --profile $profile, or move $link away and run 'make profiles' again." >&2

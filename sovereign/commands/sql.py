@@ -4,6 +4,12 @@ from __future__ import annotations
 import sys
 
 
+def markdown(df) -> str:
+    """The result as a Markdown table, each cell as pandas prints it: a text column (a paper id such as
+    2604.14552) is never re-read as a number, as tabulate's own number parsing would."""
+    cells = df.astype(object).where(df.notna(), "").map(str) if len(df.columns) else df
+    return cells.to_markdown(index=False, disable_numparse=True)
+
 
 def add_parser(sub):
     """Register the subcommand."""
@@ -29,7 +35,7 @@ def run(args) -> int:
     elif args.format == "json":
         sys.stdout.write(df.to_json(orient="records", lines=True, date_format="iso", force_ascii=False))
     elif args.format == "markdown":
-        print(df.to_markdown(index=False) if hasattr(df, "to_markdown") else df.to_string(index=False))
+        print(markdown(df))
     else:
         with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50,
                                "display.width", 200, "display.max_colwidth", 80):

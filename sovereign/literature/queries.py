@@ -76,9 +76,18 @@ def load_expansions(path) -> list[dict]:
     return out
 
 
-def plan_queries(question: str, explicit: list[str] | None = None, minimum: int = 4,
-                 expansions: list[dict] | None = None) -> list[dict]:
-    """Return [{query_id, text, origin}] for a question; explicit queries win when given."""
+def pinned_query(papers: list[str]) -> dict:
+    """The one query of a study pinned to papers: those arXiv ids, fetched by id (no search)."""
+    ids = list(dict.fromkeys(p.strip() for p in papers))
+    text = "arXiv ids " + ", ".join(ids)
+    return {"query_id": query_id(text), "text": text, "origin": "pinned", "ids": ids}
+
+
+def plan_queries(question: str | None, explicit: list[str] | None = None, minimum: int = 4,
+                 expansions: list[dict] | None = None, papers: list[str] | None = None) -> list[dict]:
+    """Return [{query_id, text, origin}] for a question; pinned papers, then explicit queries, win when given."""
+    if papers:
+        return [pinned_query(papers)]
     if explicit:
         seen, out = set(), []
         for q in explicit:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -72,8 +73,10 @@ def entity_coverage(question: str, kept: pd.DataFrame) -> tuple[float | None, li
 
 
 def screen_papers(study: str, question: str, search_paths: list[str], out_papers: str, out_summary: str,
-                  thresholds: dict, embed_cfg: dict) -> dict:
-    """Write the screened papers table and a study summary (with the study-level drift flag)."""
+                  thresholds: dict, embed_cfg: dict, pinned: list[str] | None = None) -> dict:
+    """Write the screened papers table and a study summary (with the study-level drift flag).
+
+    `pinned`: the arXiv ids a study is pinned to; those papers are kept whatever their scores."""
     df = merge_results(study, search_paths)
     tfidf, emb = score_papers(question, df, embed_cfg)
     df["relevance_tfidf"] = np.round(tfidf, 6)
@@ -83,6 +86,10 @@ def screen_papers(study: str, question: str, search_paths: list[str], out_papers
     if emb is not None:
         kept |= emb >= thresholds["embedding_threshold"]
         off &= emb < thresholds["drift_embedding"]
+    if pinned:
+        ids = {re.sub(r"v\d+$", "", p) for p in pinned}
+        kept = df["paper_id"].astype(str).isin(ids).to_numpy()
+        off = np.zeros(len(df), dtype=bool)
     df["kept"] = kept
     # drift: retrieved by a query, yet about something else than the question; a paper whose
     # title names something the question names (a dataset, a method) is never called off-topic
@@ -98,6 +105,8 @@ def screen_papers(study: str, question: str, search_paths: list[str], out_papers
     coverage, missing = entity_coverage(question, df[df["kept"]])
     if n_kept == 0:
         study_drift, reason = True, "topic drift: no retrieved paper passes the relevance thresholds"
+    elif pinned:
+        study_drift, reason = False, ""  # the user named the papers: they are the topic
     elif coverage == 0.0:
         study_drift = True
         reason = (f"topic drift: no kept paper mentions what the question names ({', '.join(missing)}); "

@@ -7,18 +7,64 @@ it to decide whether a search is finished (see `fallback.next_live_attempt`).
 from __future__ import annotations
 
 import logging
+import re
 
-from ..errors import ArxivError
+from ..errors import ArxivError, CorpusError
 from ..io import write_jsonl
 from .arxiv_source import ArxivSource
 from .fallback import write_state
-from .snapshot import search_snapshot
+from .snapshot import FIELDS, load_corpus, search_snapshot
 
 log = logging.getLogger(__name__)
 
 
+def bare_id(paper_id: str) -> str:
+    """An arXiv id without its version suffix (2604.14552v2 -> 2604.14552)."""
+    return re.sub(r"v\d+$", "", paper_id.strip())
+
+
+def _missing(wanted: list[str], records: list[dict], where: str, err):
+    found = {bare_id(r["id"]) for r in records}
+    missing = [i for i in wanted if bare_id(i) not in found]
+    if missing:
+        raise err(f"pinned paper{'s' if len(missing) > 1 else ''} {', '.join(missing)} not found {where}; "
+                  "check the id under studies.<name>.papers")
+
+
+def snapshot_by_id(path: str, ids: list[str]) -> list[dict]:
+    """The corpus records of these arXiv ids, in the order given; a missing id is an error naming it."""
+    by_id = {bare_id(r["id"]): r for r in load_corpus(path)}
+    _missing(ids, list(by_id.values()), f"in the offline corpus {path}", CorpusError)
+    out = []
+    for i in ids:
+        rec = {k: by_id[bare_id(i)].get(k) for k in FIELDS}
+        rec.update(has_full_text=bool(by_id[bare_id(i)].get("full_text")), score=None)
+        out.append(rec)
+    return out
+
+
+def fetch_by_id(query: dict, source: str, snapshot_path: str, arxiv_cfg: dict) -> tuple[list[dict], str, str]:
+    """The pinned papers of a study (query["ids"]): by id from arXiv (their PDF then follows as for any
+    live paper) or from the corpus, as `source` says."""
+    ids = query["ids"]
+    if source == "snapshot":
+        return snapshot_by_id(snapshot_path, ids), "snapshot", ""
+    try:
+        records = ArxivSource(**arxiv_cfg).fetch_ids([bare_id(i) for i in ids])
+        _missing(ids, records, f"on arXiv ({arxiv_cfg.get('base_url', 'the API')})", ArxivError)
+        return records, "arxiv", ""
+    except ArxivError as exc:
+        if source == "arxiv" or "not found on arXiv" in str(exc):
+            raise
+        note = f"arXiv unavailable ({exc}); fell back to the offline snapshot {snapshot_path}"
+        log.warning("WARNING: %s", note)
+        return snapshot_by_id(snapshot_path, ids), "snapshot", note
+
+
 def run_search(query: dict, source: str, snapshot_path: str, max_results: int, arxiv_cfg: dict) -> tuple[list[dict], str, str]:
-    """Return (records, source_used, note) for one query."""
+    """Return (records, source_used, note) for one query (a pinned study's query fetches its ids)."""
+    if query.get("ids"):
+        return fetch_by_id(query, source, snapshot_path, arxiv_cfg)
     text = query["text"]
     if source == "snapshot":
         return search_snapshot(snapshot_path, text, max_results), "snapshot", ""

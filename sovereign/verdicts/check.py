@@ -10,7 +10,7 @@ import pandas as pd
 
 from ..io import read_table, write_parquet
 from .conditional import conditional_budget, conditional_json, needed_artefact
-from .hardware import Hardware, load_hardware
+from .hardware import Hardware, load_hardware, resolve_named_cpus
 from .llm_checks import check_llm
 from .match import GENERIC_TOPK, ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
@@ -366,6 +366,10 @@ def device_match(claim: dict, res: dict, hw: Hardware) -> tuple[str | None, str]
 def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, bench: Bench, cfg: CheckConfig,
                 contradiction_factor: float = 2.0, round_no: int = 1) -> pd.DataFrame:
     """Check every claim of a study against `bench`; one row per claim."""
+    # a claim naming the measured CPU by its model ('AMD EPYC') is about those rows (verdicts/hardware.py)
+    hw, claims = resolve_named_cpus(bench.hw, claims, bench.df.loc[bench.df["_cpu"], "_hw"].dropna().unique())
+    if hw is not bench.hw:
+        bench = Bench(bench.df, hw, bench.reference_decides)
     sup = {} if support is None or support.empty else support.set_index("claim_id").to_dict("index")
     out = []
     if "status" in claims.columns:  # failed extractions (an unreadable table, an invalid LLM answer) are no claims

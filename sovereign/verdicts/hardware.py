@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
+import pandas as pd
 import yaml
 
 from ..text import has_word
@@ -128,6 +129,17 @@ class Hardware:
                     best, best_len = spec, len(cand)
         return best
 
+    def with_measured_cpus(self, models) -> "Hardware":
+        """A copy that also knows these recorded CPU model strings as devices (those no spec describes), so a
+        claim naming the machine's own CPU ('AMD EPYC', 'Xeon Gold 6430') resolves to the rows measured on it."""
+        extra = {}
+        for m in models:
+            if self.identify(m, "cpu") is None and cpu_model_words(m):
+                k = measured_cpu_key(m)
+                name = " ".join(re.sub(r"\((?:r|tm)\)", "", m, flags=re.I).split())
+                extra[k] = DeviceSpec(key=k, name=name, kind="cpu", aliases=(m, " ".join(cpu_model_words(m))))
+        return replace(self, devices={**self.devices, **extra}) if extra else self
+
     def is_cpu(self, name) -> bool:
         """Whether a device name means a CPU (generic 'cpu' or a CPU spec)."""
         if name is None:
@@ -161,6 +173,42 @@ class Hardware:
             if m == name or key(m) == key(name):
                 return {key(x) + ("*" if str(x).endswith("*") else "") for x in (name, *aliases)}
         return {key(m)}
+
+
+# What a CPU model string says besides its model: trademarks, 'CPU', core counts, the clock.
+_CPU_NOISE = re.compile(r"\((?:r|tm)\)|\b(?:cpu|processor|\d+-core)\b|@\s*[\d.]+\s*ghz", re.I)
+_VENDORS = {"intel", "amd"}
+
+
+def cpu_model_words(model: str) -> list[str]:
+    """The words that identify a recorded CPU model ('Intel(R) Xeon(R) Gold 6430' -> Xeon, Gold, 6430)."""
+    return [w for w in re.findall(r"[A-Za-z0-9]+", _CPU_NOISE.sub(" ", str(model))) if w.lower() not in _VENDORS]
+
+
+def measured_cpu_key(model: str) -> str:
+    """The device name a claim gets when it names a measured CPU model ('cpu_xeongold6430')."""
+    return "cpu_" + key(" ".join(cpu_model_words(model)))
+
+
+def resolve_named_cpus(hw: "Hardware", claims: pd.DataFrame, cpu_models) -> tuple["Hardware", pd.DataFrame]:
+    """Claims whose sentence names a measured CPU by its model, where the extracted device is only a CPU or a
+    CPU family ('cpu', 'xeon'), get that CPU as their device; the hardware then knows it (with_measured_cpus)."""
+    models = sorted({str(m) for m in cpu_models if isinstance(m, str) and cpu_model_words(m)})
+    if not models or claims is None or claims.empty or "sentence" not in claims.columns:
+        return hw, claims
+    claims, named = claims.copy(), set()
+    for prefix in ("subject", "baseline"):
+        col = f"{prefix}_device"
+        if col not in claims.columns:
+            continue
+        for i, (device, sentence) in enumerate(zip(claims[col], claims["sentence"])):
+            if not isinstance(device, str) or not hw.is_cpu(device) or hw.resolve(device) is not None:
+                continue
+            hits = [m for m in models if all(has_word(str(sentence), w) for w in cpu_model_words(m))]
+            if len(hits) == 1:  # one measured CPU named: that one (two would be ambiguous)
+                claims.iloc[i, claims.columns.get_loc(col)] = measured_cpu_key(hits[0])
+                named.add(hits[0])
+    return (hw.with_measured_cpus(sorted(named)), claims) if named else (hw, claims)
 
 
 @lru_cache(maxsize=8)
