@@ -38,6 +38,8 @@ def plan_sweep(config: dict, device: str, models=None, backends=None, precisions
     suite = CnnSuite.from_config(config.get("bench", {}).get("suites", {}).get("cnn", {}))
     grid = suite.grid(devices[device])
     triples = []
+    if backends is None and precisions is None:  # the whole grid, best-path pairs included
+        return [(m, b, p) for m in models or grid.models for b, p in grid.pairs()]
     for model in models or grid.models:
         for backend in backends or list(grid.backends):
             if backend not in BACKEND_PRECISIONS:
