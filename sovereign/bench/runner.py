@@ -203,9 +203,12 @@ def _run_pass(job: CnnJob, reported_gpu_name: str | None = None, progress: bool 
     uuid = env.get("gpu_uuid", "")
     batches = job.batch_sizes
     if progress:
-        from tqdm import tqdm
+        try:  # a bare GPU host may lack tqdm: the log lines still say where the sweep is
+            from tqdm import tqdm
 
-        batches = tqdm(batches, desc=f"{job.device.name} {job.name}", unit="batch")
+            batches = tqdm(batches, desc=f"{job.device.name} {job.name} {job.part}", unit="batch")
+        except ImportError:
+            pass
     for batch in batches:
         for protocol in job.suite.protocols:
             rows.append(_point_row(backend, job, batch, protocol, uuid, mismatch,
