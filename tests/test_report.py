@@ -127,6 +127,8 @@ def test_verdict_views_answer_the_common_questions(tmp_path):
     assert (status["claims"], status["reproduced"], status["untestable"]) == (3, 2, 1)
     verdict = query(db, "SELECT * FROM study_verdict").to_dict("records")[0]
     assert verdict["decision"] == status["decision"] and verdict["rounds"] in (1, 2)
+    # one count of verified claims: the claims view and the verdict agree
+    assert status["verified"] == verdict["verified_claims"]
 
 
 def test_speedup_view_divides_by_the_configured_cpu_baseline(tmp_path):
