@@ -75,7 +75,7 @@ def test_routing_question_with_only_gpu_benchmark_evidence_is_never_accepted(tmp
     assert v["verified_claims"] == 0
     frame = json.loads((v["_dir"] / "frame.json").read_text())
     assert {c["claim_id"] for c in frame["off_frame"]} == {c["claim_id"] for c in GPU_CLAIMS}
-    assert all("the question is about expert routing" in c["reason"] for c in frame["off_frame"])
+    assert all("the question asks about expert routing" in c["reason"] for c in frame["off_frame"])
     assert pd.read_parquet(v["_dir"] / "claim_checks.parquet").empty
     assert any(r.startswith("topic drift") for r in v["reasons"])
     assert "anyexperts" in " ".join(v["reasons"]).lower()
