@@ -110,11 +110,13 @@ def test_report_draws_its_charts_offline_and_shows_hostile_text_escaped(tmp_path
     assert "<script>" not in md and "<img" not in md and "&lt;script&gt;alert\\(1\\)" not in md
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in md
     assert "REPRODUCED" in md and "UNTESTABLE" in md
-    for name in ("throughput", "latency", "speedup", "claims", "tribunal"):
+    for name in ("throughput", "latency", "speedup", "claims", "tribunal", "routing"):
         assert (out / "gpu" / f"{name}.svg").read_text().lstrip().startswith("<svg")
         assert (out / "gpu" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert not (out / "gpu" / "routing.svg").exists()  # no routing rows: no empty routing chart
-    assert len(res["files"]) == 2 + 10
+    # no routing rows: the page draws no routing chart, its image file says nothing here bears on the question
+    assert "bears on this study" in (out / "gpu" / "routing.svg").read_text() and res["charts"] == [
+        "throughput", "latency", "speedup", "claims", "tribunal"]
+    assert len(res["files"]) == 2 + 12
 
 
 def test_verdict_views_answer_the_common_questions(tmp_path):

@@ -23,8 +23,14 @@ details summary{cursor:pointer;color:#0969da}
 """
 
 
-class Markup(str):
-    """Markup this module built from escaped parts: a table cell shows it as is."""
+class Markup:
+    """Markup this module built from escaped parts: a table cell shows it as is (not a str, so pandas keeps it)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def esc(value) -> str:

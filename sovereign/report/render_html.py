@@ -100,6 +100,8 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     if out_md:
         write_text(out_md, render_markdown(study, question, data, screening, routing, frame))
         written.append(out_md)
-    if charts_dir and images:
-        written += save_images(specs, charts_dir, png_scale)
+    if charts_dir and images:  # every chart's image file exists (the rule lists them); undrawn ones say why
+        placeholders = {n: charts.placeholder("nothing here bears on this study's question").to_dict()
+                        for n in charts.CHARTS if n not in specs}
+        written += save_images({**specs, **placeholders}, charts_dir, png_scale)
     return {"files": written, "charts": list(specs)}
