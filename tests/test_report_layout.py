@@ -91,7 +91,7 @@ def test_a_default_report_fits_1280_px_and_shows_answer_verdict_and_claims_by_th
         assert "ONNX Runtime vs eager PyTorch (backend): On AMD EPYC 7B13" in m["answer_text"]
         assert m["claim_rows"] == 4 and m["claim_rows_with_words"] == m["claim_rows"]
     if study == "gpu":  # the question is about L4 and T4: no chart of the CPU rows, only claims and tribunal
-        assert len(m["charts"]) <= 2 and "no measurement of l4 and t4" in m["answer_text"]
+        assert len(m["charts"]) <= 2 and "no measurement of NVIDIA L4 and T4" in m["answer_text"]
     if study == "routing":
         assert m["answer_text"].count("on-demand routing's p50 latency") == 1
 

@@ -96,7 +96,7 @@ def test_device_comparison_is_measured_or_names_the_devices_it_needs(devices, an
         assert c["table"]["columns"] == ["model", "batch", "NVIDIA L4 items/s", "T4 items/s", "ratio", "p50 latency"]
         assert len(c["table"]["rows"]) == 12 and len(c["details"]) == 14  # fp32 and fp16 x 7 batch sizes
     else:
-        assert c["measured"] == [] and "no measurement of l4 and t4" in c["finding"]
+        assert c["measured"] == [] and "no measurement of NVIDIA L4 and T4" in c["finding"]
         assert c["untested"][0].startswith("NVIDIA L4 vs T4 (device): needs rows measured on l4 and t4")
 
 
@@ -132,7 +132,7 @@ def test_an_entry_named_l4_that_ran_on_a_cpu_answers_nothing_about_an_l4():
             r.update(gpu_name="", hardware="Intel Xeon Gold 6230", hardware_kind="cpu", cpu_model="Intel Xeon Gold 6230")
     (comp,) = build_answer(build_frame("gpu", GPU_Q), pd.DataFrame(), Bench(pd.DataFrame(rows), load_hardware()))[
         "comparisons"]
-    assert comp["measured"] == [] and "no measurement of l4" in comp["finding"]
+    assert comp["measured"] == [] and "(it measured Intel Xeon Gold 6230, NVIDIA T4)" in comp["finding"]
     honest = cnn_rows("l4", 4.0) + cnn_rows("t4", 1.0)  # the same rows recorded on an L4 answer it
     (comp,) = build_answer(build_frame("gpu", GPU_Q), pd.DataFrame(), Bench(pd.DataFrame(honest), load_hardware()))[
         "comparisons"]

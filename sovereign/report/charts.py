@@ -132,11 +132,10 @@ def claims_chart(checks: pd.DataFrame, tolerance: float) -> alt.Chart | None:
         ratio = r.get("ratio")
         if ratio is None or pd.isna(ratio) or ratio <= 0:
             continue  # nothing measured to set against it: the claims table says why
-        rows.append({**base, "what": "claimed", "relative": 1.0,
-                     "text": f"claimed {_num(r.get('claimed_value'))} {unit}".strip(), "dy": -10})
-        rows.append({**base, "what": "measured", "relative": float(ratio),
-                     "text": f"measured {_num(r.get('measured_value'))} {unit}".strip() + (f" on {device}" if device else ""),
-                     "dy": 12})
+        text = (f"claimed {_num(r.get('claimed_value'))} {unit}, measured {_num(r.get('measured_value'))} {unit}"
+                + (f" on {device}" if device else ""))
+        rows.append({**base, "what": "claimed", "relative": 1.0, "text": text})
+        rows.append({**base, "what": "measured", "relative": float(ratio), "text": text})
     if not rows:
         return None
     df = pd.DataFrame(rows)
@@ -147,8 +146,9 @@ def claims_chart(checks: pd.DataFrame, tolerance: float) -> alt.Chart | None:
         opacity=0.15, color="#2da44e").encode(x=alt.X("lo:Q", scale=scale), x2="hi:Q")
     tip = ["words", "status", "what", "claimed_value", "measured_value", "unit", "device", "reason"]
     y = alt.Y("claim:N", title=None, sort=None, axis=alt.Axis(labelLimit=330))
-    text = alt.Chart(df).mark_text(align="left", dx=7, fontSize=10, color="#1b1f24").encode(
-        x=alt.X("relative:Q", scale=scale), y=y, yOffset=alt.YOffset("dy:Q"), text="text:N")
+    # the numbers beside each claim's row, in a column of their own: labels never sit on each other's points
+    text = alt.Chart(df[df["what"] == "claimed"]).mark_text(align="left", fontSize=11, color="#1b1f24").encode(
+        x=alt.value(0), y=alt.Y("claim:N", sort=None, axis=None), text="text:N").properties(width=330)
     points = alt.Chart(df).mark_point(size=90, filled=True).encode(
         x=alt.X("relative:Q", title="value relative to the claim (claim = 1, log)", scale=scale),
         y=y,
@@ -157,8 +157,11 @@ def claims_chart(checks: pd.DataFrame, tolerance: float) -> alt.Chart | None:
         color=alt.Color("status:N", scale=alt.Scale(
             domain=["REPRODUCED", "NOT_REPRODUCED", "UNTESTABLE"], range=["#2da44e", "#cf222e", "#8c959f"])),
         tooltip=tip)
-    return (band + points + text).properties(width=560, height=max(80, 40 * df["claim"].nunique()),
-                                             title="Claimed versus measured (green band: tolerance)")
+    height = max(80, 24 * df["claim"].nunique())
+    return alt.hconcat((band + points).properties(width=400, height=height),
+                       text.properties(height=height), spacing=8,
+                       title="Claimed versus measured (green band: tolerance)").resolve_scale(y="shared") \
+        .configure_view(strokeWidth=0)
 
 
 def tribunal_chart(reviews: pd.DataFrame) -> alt.Chart:
@@ -267,7 +270,8 @@ def build(bench: pd.DataFrame, checks: pd.DataFrame, reviews: pd.DataFrame, tole
         "routing": routing_chart(rows) if len(routing_rows(rows)) else None,
     }
     # legends below the plot: a long series name never runs off the page's right edge
-    return {name: c.configure_legend(orient="bottom", direction="vertical", columns=2, labelLimit=420).to_dict()
+    return {name: c.configure_legend(orient="bottom", direction="vertical", columns=2, labelLimit=420,
+                                       titleLimit=0).to_dict()
             for name, c in charts.items() if c is not None}
 
 

@@ -12,7 +12,7 @@ h1{font-size:1.4rem;margin:.2rem 0} h2{margin-top:1.6rem;border-bottom:1px solid
 .q{color:#57606a;font-style:italic;margin:.2rem 0} table{border-collapse:collapse;width:100%;font-size:.85rem;table-layout:auto}
 th,td{border:1px solid #d0d7de;padding:.25rem .45rem;vertical-align:top;text-align:left;overflow-wrap:anywhere;word-break:break-word}
 table.compact{width:auto;max-width:100%} .small{font-size:.8rem;color:#57606a} code{overflow-wrap:anywhere}
-.claimid{font-family:ui-monospace,monospace;font-size:.75rem;color:#57606a} .words{cursor:help}
+td.nw,td.num{white-space:nowrap;overflow-wrap:normal;word-break:normal} th{overflow-wrap:normal;word-break:normal} .claimcell{display:block;min-width:15rem} .claimid{font-family:ui-monospace,monospace;font-size:.75rem;color:#57606a} .words{cursor:help}
 p.answer{margin:.3rem 0;font-size:1.02rem} .answerbox{border-left:4px solid #0969da;padding:.1rem .8rem;margin:.5rem 0}
 th{background:#f6f8fa} tr.dropped td{color:#8c959f} .num{text-align:right;font-variant-numeric:tabular-nums}
 .badge{display:inline-block;padding:0 .4rem;border-radius:.6rem;font-size:.8rem;background:#eaeef2}
@@ -63,8 +63,8 @@ def claim_cell(claim_id, sentence, limit: int = 90) -> Markup:
     words = str(sentence or "").strip()
     if not words:
         return Markup(f'<span class="claimid">{esc(claim_id)}</span>')
-    return Markup(f'<span class="words" title="{esc(words)}">“{esc(shorten(words, limit))}”</span> '
-                  f'<span class="claimid">{esc(claim_id)}</span>')
+    return Markup(f'<span class="claimcell"><span class="words" title="{esc(words)}">“{esc(shorten(words, limit))}”'
+                  f'</span> <span class="claimid">{esc(claim_id)}</span></span>')
 
 
 def table(df: pd.DataFrame, columns: list[tuple[str, str]], row_class=None, cls: str = "") -> str:
@@ -72,13 +72,15 @@ def table(df: pd.DataFrame, columns: list[tuple[str, str]], row_class=None, cls:
     head = "".join(f"<th>{esc(h)}</th>" for _, h in columns)
     body = []
     for rec in df.to_dict("records"):
-        cls = f' class="{esc(row_class(rec))}"' if row_class else ""
+        row_cls = f' class="{esc(row_class(rec))}"' if row_class else ""
         cells = []
         for key, _ in columns:
             val = rec.get(key)
             num = isinstance(val, (int, float)) and not isinstance(val, bool)
-            cells.append(f'<td class="num">{fmt(val)}</td>' if num else f"<td>{esc(val)}</td>")
-        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+            short = isinstance(val, str) and len(val) <= 16 and " " not in val  # an id or a label: never broken
+            cells.append(f'<td class="num">{fmt(val)}</td>' if num else
+                         f'<td class="nw">{esc(val)}</td>' if short else f"<td>{esc(val)}</td>")
+        body.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
     klass = f' class="{esc(cls)}"' if cls else ""
     return f"<table{klass}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 

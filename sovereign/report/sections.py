@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from .markup import claim_cell, esc, fmt, shorten, table
+from .markup import Markup, claim_cell, esc, fmt, shorten, table
 
 SYNTHETIC_NOTE = ("The routing measurements run shape-matched synthetic workloads (visual tokens plus question "
                   "tokens with VQAv2- and Visual7W-like length distributions, generated and seeded), "
@@ -156,7 +156,7 @@ def answer_detail_section(answers: pd.DataFrame, words: dict[str, str] | None = 
         if details:
             d = pd.DataFrame(details)
             out.append(f"<details><summary>Every measured context ({len(d)})</summary>"
-                       + table(d, [(c, c) for c in d.columns]) + "</details>")
+                       + table(d, [(c, c.replace("_", " ")) for c in d.columns]) + "</details>")
     _, untested = answer_items(answers)
     if untested:
         out.append(f"<details><summary>Not tested here ({len(untested)}), and what would test it</summary><ul>"
@@ -169,8 +169,13 @@ def frame_section(frame: dict | None, words: dict[str, str] | None = None) -> li
     if not frame:
         return []
     cover = frame.get("drift", {}).get("elements", [])
+    def by(ids):  # claims by their words; a paper id or 'claims' (text coverage) as it is
+        known = [i for i in ids if i in (words or {})]
+        return Markup("<br>".join(str(claim_cell(i, words[i], 50)) for i in known[:4])
+                      + (f" <span class=\"small\">and {len(known) - 4} more</span>" if len(known) > 4 else "")
+                      + esc(", ".join(i for i in ids if i not in (words or {}))))
     rows = pd.DataFrame([{"element": e["element"], "field": e.get("field") or "", "value": e["value"],
-                          "covered": "yes" if e["covered"] else "no", "by": ", ".join(e.get("by", []))} for e in cover])
+                          "covered": "yes" if e["covered"] else "no", "by": by(e.get("by", []))} for e in cover])
     off = pd.DataFrame(frame.get("off_frame", []), columns=["claim_id", "paper_id", "reason"])
     off["claim"] = [claim_cell(c, (words or {}).get(str(c))) for c in off["claim_id"]]
     out = ["<h2>What the question is about</h2>",

@@ -88,8 +88,11 @@ def field_comparison(bench: Bench, checks: pd.DataFrame, claims: pd.DataFrame | 
         need = " and ".join(missing)
         what = f"rows measured on {need} (add it to bench.devices; the row's recorded hardware must be {need})" \
             if f == "device" else f"rows with {f} {need} on a measured device"
-        return comparison(name, f"This run has no measurement of {need}, so {s} against {b} is not answered by "
-                          "measurement.", checks, bearing, missing=[f"{name}: needs {what}"])
+        measured = sorted(set(ok["_hw"].dropna().astype(str))) if len(ok) and "_hw" in ok else []
+        return comparison(name, f"This run has no measurement of {' and '.join(label(v, frame) for v in missing)}, so "
+                          f"{label(s, frame)} against {label(b, frame)} is not answered by measurement"
+                          + (f" (it measured {', '.join(measured)})." if measured else "."), checks, bearing,
+                          missing=[f"{name}: needs {what}"])
     # settings (memory format, compile mode) belong to a backend: a backend comparison pairs across them
     dims = [c for c in ("_devlabel", "_model", "_backend", "_precision", "batch_size", "_ctx", "_setting")
             if c != HW_NAMES[f] and c in sr.columns and not (f == "backend" and c == "_setting")]
