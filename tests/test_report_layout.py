@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 from test_verdicts_answer import routing_rows
-from test_verdicts_data import GPU_PAPERS, bench_row, claim, cnn_rows, write_study
+from test_verdicts_data import GPU_PAPERS, bench_row, claim, write_study
 
 from sovereign.report.layout import measure, problems
 from sovereign.report.render_html import render_report
