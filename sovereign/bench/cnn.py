@@ -95,7 +95,7 @@ def run_sweep(config: dict, device: str, out_dir: str, models=None, backends=Non
             continue
         job = CnnJob(device=spec, model=model, backend=backend, precision=precision, suite=suite, grid=grid,
                      weights=suite.weights.get(model, ""), cache_dir=cache_dir, config_hash=config_hash,
-                     batch_sizes=list(batch_sizes) if batch_sizes else None)
+                     batch_sizes=list(batch_sizes) if batch_sizes else None, with_best_path=not batch_sizes)
         rows, report = run_cnn_job(job, reported_gpu_name=reported_gpu_name)
         write_job(rows, report, rows_path, env_path)
         all_rows.extend(rows)

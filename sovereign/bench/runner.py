@@ -41,6 +41,7 @@ class CnnJob:
     config_hash: str = ""
     batch_sizes: list | None = None
     part: str = "grid"
+    with_best_path: bool = True  # off when a sweep names its own batch sizes
 
     def __post_init__(self):
         if self.batch_sizes is None:  # the grid's sizes, or none when only the best path names this pair
@@ -130,7 +131,7 @@ def _point_row(backend, job: CnnJob, batch: int, protocol: str, uuid: str, misma
 def best_path_job(job: CnnJob) -> CnnJob | None:
     """The job's best-path pass (channels-last, compiled, large batches) when the grid's best path names its pair."""
     bp = job.grid.best_path
-    if not bp or job.precision not in bp["backends"].get(job.backend, []):
+    if not bp or not job.with_best_path or job.precision not in bp["backends"].get(job.backend, []):
         return None
     grid = job.grid.best_grid()
     return CnnJob(device=job.device, model=job.model, backend=job.backend, precision=job.precision, suite=job.suite,
