@@ -151,3 +151,22 @@ def test_skip_existing_resumes_without_rerunning(cfg, cpu_run):
                                    precisions=["fp32", "int8"], batch_sizes=[1, 2], timing=FAST, skip_existing=True))
     key = ["backend", "precision", "batch_size"]
     assert again.sort_values(key).timed_wall_s.tolist() == df.sort_values(key).timed_wall_s.tolist()
+
+
+def test_best_path_runs_beside_the_grid_in_its_own_layout(cfg, tmp_path):
+    c = copy.deepcopy(cfg)
+    c["bench"]["suites"]["cnn"]["cpu"].update(
+        batch_sizes=[1], backends={"torch_eager": ["fp32"]},
+        best_path={"batch_sizes": [2], "backends": {"torch_eager": ["fp32"]}})
+    rows = run_sweep(c, "cpu", str(tmp_path), models=["resnet18"], timing=FAST)
+    assert [(r["batch_size"], r["grid_part"], r["memory_format"], r["status"]) for r in rows] == [
+        (1, "grid", "nchw", "ok"), (2, "best_path", "channels_last", "ok")]
+
+
+def test_a_pair_only_on_the_best_path_runs_only_its_points(cfg, tmp_path):
+    c = copy.deepcopy(cfg)
+    c["bench"]["suites"]["cnn"]["cpu"].update(
+        batch_sizes=[1], backends={"torch_eager": []},
+        best_path={"batch_sizes": [2], "backends": {"torch_eager": ["fp32"]}, "channels_last": False})
+    rows = run_sweep(c, "cpu", str(tmp_path), models=["resnet18"], timing=FAST)
+    assert [(r["batch_size"], r["grid_part"], r["memory_format"]) for r in rows] == [(2, "best_path", "nchw")]

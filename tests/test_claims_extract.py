@@ -193,3 +193,29 @@ def test_cli_arguments_stdin_and_file(tmp_path):
 def test_cli_missing_file_is_a_clear_error(tmp_path):
     res = _cli("--file", str(tmp_path / "missing.txt"))
     assert res.returncode == 1 and "no such file" in res.stderr
+
+
+def test_a_claim_takes_its_device_from_an_earlier_sentence_of_its_paragraph_and_is_on_the_frame():
+    """The context test: the Xeon sentence names the device two sentences before the INT8 claim."""
+    from sovereign.verdicts.frame import build_frame, place_claims
+
+    abstract = ("We study ResNet-50 inference on Intel Xeon CPUs with ONNX Runtime. The calibration uses 500 images. "
+                "INT8 inference also cuts latency by up to 3x against FP32.")
+    papers = pd.DataFrame([{"paper_id": "3333.00003", "title": "Quantized inference at scale", "abstract": abstract,
+                            "kept": True},
+                           {"paper_id": "3333.00004", "title": "Quantized inference at scale", "kept": True,
+                            "abstract": "Intel Xeon CPUs run our models.\n\nINT8 inference cuts latency by 3x against FP32."}])
+    df = claims_frame("cpu", papers, None, ClaimsConfig(), progress=False)
+    row = df[(df.paper_id == "3333.00003") & df.sentence.str.startswith("INT8")].iloc[0]
+    assert (row.subject_device, row.subject_precision, row.baseline_precision, row.subject_from) == (
+        "xeon", "int8", "fp32", "context")
+    assert row.subject_context == "device=xeon,model=resnet50,backend=onnxruntime"
+    # another paragraph is no context: the claim keeps no device, and says its subject is the sentence's own
+    other = df[(df.paper_id == "3333.00004") & df.sentence.str.startswith("INT8")].iloc[0]
+    assert pd.isna(other.subject_device) and other.subject_from == "sentence"
+    question = ("How much faster is INT8 than FP32 inference for ResNet models on x86 server CPUs with ONNX Runtime, "
+                "and how does ONNX Runtime compare with eager PyTorch across batch sizes?")
+    placed = place_claims(df[df.kind != "not_empirical"], build_frame("cpu", question), load_vocab(),
+                          is_cpu=lambda d: d in ("xeon", "cpu"))
+    on = placed.set_index("claim_id")["on_frame"]
+    assert on[row.claim_id] and not on[other.claim_id]

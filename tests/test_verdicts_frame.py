@@ -32,7 +32,10 @@ def test_routing_question_frame():
     assert build_frame("routing", ROUTING_Q) == {
         "study": "routing", "question": ROUTING_Q, "subject": {"method": ["anyexperts", "on-demand routing"]},
         "baseline": {"method": ["top-k routing"]}, "metrics": ["latency", "throughput"], "swept": ["batch size"],
-        "datasets": ["vqav2", "visual7w"], "method_families": ["expert routing"]}
+        "datasets": ["vqav2", "visual7w"], "method_families": ["expert routing"], "comparisons": [],
+        "scope": {"model": [], "device": [], "precision": [], "backend": [], "batch_size": [], "phase": []},
+        "phrases": {"anyexperts": "AnyExperts", "on-demand routing": "on-demand routing",
+                    "top-k routing": "top-k routing"}}
 
 
 def test_device_question_frame_splits_subject_from_baseline_at_the_comparison():
@@ -52,13 +55,19 @@ def test_study_frames_rows_name_element_field_and_value():
 
 
 @pytest.mark.parametrize("question, on, off_reason", [
-    (ROUTING_Q, {"act"}, {"acc": "about accuracy of anyexperts; the question asks about latency, throughput",
-                          "gap": "about resnet18 on L4 vs T4; the question is about expert routing",
-                          "xeon": "about resnet50 on xeon; the question is about expert routing",
-                          "p99": "about latency_p99 on T4; the question is about expert routing"}),
-    (GPU_Q, {"gap", "p99"}, {"act": "about anyexperts vs fixed top-k; the question is about l4 vs t4",
-                             "acc": "about anyexperts; the question is about l4 vs t4",
-                             "xeon": "about resnet50 on xeon; the question is about l4 vs t4"}),
+    (ROUTING_Q, {"act"}, {
+        "acc": "the claim's metric is accuracy (it is about anyexperts); the question asks about latency, throughput",
+        "gap": "the claim names no expert routing method (it is about resnet18 on L4 vs T4); the question asks about "
+               "expert routing",
+        "xeon": "the claim names no expert routing method (it is about resnet50 on xeon); the question asks about "
+                "expert routing",
+        "p99": "the claim names no expert routing method (it is about latency_p99 on T4); the question asks about "
+               "expert routing"}),
+    (GPU_Q, {"gap", "p99"}, {
+        "act": "the claim names no device (it is about anyexperts vs fixed top-k); the question asks about "
+               "NVIDIA L4, T4",
+        "acc": "the claim names no device (it is about anyexperts); the question asks about NVIDIA L4, T4",
+        "xeon": "the claim's device is xeon (it is about resnet50 on xeon); the question asks about NVIDIA L4, T4"}),
 ])
 def test_claims_are_placed_on_or_off_the_frame_by_their_structured_fields(question, on, off_reason):
     vocab = load_vocab()
@@ -120,3 +129,44 @@ def test_without_claims_drift_is_read_from_the_kept_papers(tmp_path, question, p
     res = frame_study("s", question, paths["claims"], paths["papers"], str(d / "frame.json"), str(d / "on.parquet"),
                       str(d / "rows.parquet"))
     assert (res["drift"]["drift"], res["drift"]["reasons"]) == (bool(drift), drift)
+
+
+CPU_Q = ("How much faster is INT8 than FP32 inference for ResNet models on x86 server CPUs with ONNX Runtime, and how "
+         "does ONNX Runtime compare with eager PyTorch across batch sizes?")
+
+
+def test_how_much_faster_keeps_a_latency_claim_and_a_named_metric_narrows_it():
+    vocab = load_vocab()
+    lat = claim("lat", "p1", "FP16 cuts latency from 8 ms to 4 ms on the L4.", kind="change", metric="latency",
+                value_from=8, value_to=4, unit="ms", subject_device="l4", subject_precision="fp16",
+                baseline_precision="fp32")
+    fast = build_frame("s", "How much faster is FP16 than FP32 on the L4?", vocab)
+    assert fast["metrics"] == ["throughput", "latency"]
+    assert place_claims(pd.DataFrame([lat]), fast, vocab)["on_frame"].tolist() == [True]
+    # a question naming throughput asks about throughput only: the latency claim is off, and the reason says why
+    only = build_frame("s", "How much faster is FP16 than FP32 in throughput on the L4?", vocab)
+    placed = place_claims(pd.DataFrame([lat]), only, vocab)
+    assert only["metrics"] == ["throughput"] and not placed["on_frame"].iloc[0]
+    assert placed["frame_reason"].iloc[0].startswith("the claim's metric is latency")
+    assert build_frame("s", "How fast does vLLM generate tokens on the H100?", vocab)["metrics"] == [
+        "throughput", "latency", "ttft", "tpot"]
+
+
+def test_each_half_of_an_and_is_a_comparison_and_the_question_scope_is_what_it_names():
+    f = build_frame("cpu", CPU_Q)
+    assert f["comparisons"] == [
+        {"field": "precision", "subject": "int8", "baseline": "fp32",
+         "context": {"device": ["cpu"], "backend": ["onnxruntime"]}},
+        {"field": "backend", "subject": "onnxruntime", "baseline": "pytorch", "context": {}}]
+    assert f["metrics"] == ["throughput", "latency"]  # 'ONNX Runtime' names a backend, not a latency
+    one = build_frame("s", "How much faster is ResNet-50 FP16 than FP32 on the L4 at batch size 1?")
+    assert (one["scope"]["model"], one["scope"]["batch_size"], one["scope"]["device"]) == (["resnet50"], [1], ["l4"])
+
+
+def test_an_off_frame_reason_names_the_field_that_failed_in_the_question_s_words():
+    vocab = load_vocab()
+    c = claim("nodev", "p1", "INT8 is 2x FP32.", kind="ratio", metric="throughput", value=2.0, unit="x",
+              subject_precision="int8", baseline_precision="fp32")
+    placed = place_claims(pd.DataFrame([c]), build_frame("cpu", CPU_Q, vocab), vocab)
+    assert placed["frame_reason"].iloc[0] == ("the claim names no device (it is about int8 vs fp32); the question asks "
+                                              "about x86 server CPUs")

@@ -42,7 +42,7 @@ def test_model_rows_never_enter_the_block_level_comparison():
              for r in routing_rows() if r["phase"] == "prefill"]
     ans = build_answer(build_frame("routing", ROUTING_Q), pd.DataFrame(), Bench(pd.DataFrame(block + model), load_hardware()))
     top2 = ans["comparisons"][0]
-    assert top2["comparison"] == "on-demand vs top-2 routing"
+    assert top2["comparison"] == "on-demand vs top-k routing"  # the block level's one sentence and table
     assert {d["phase"] for d in top2["details"]} == {"prefill", "decode"}  # no 'request' phase pooled in
     assert "In request" not in top2["finding"]
 

@@ -75,7 +75,7 @@ def test_routing_question_with_only_gpu_benchmark_evidence_is_never_accepted(tmp
     assert v["verified_claims"] == 0
     frame = json.loads((v["_dir"] / "frame.json").read_text())
     assert {c["claim_id"] for c in frame["off_frame"]} == {c["claim_id"] for c in GPU_CLAIMS}
-    assert all("the question is about expert routing" in c["reason"] for c in frame["off_frame"])
+    assert all("the question asks about expert routing" in c["reason"] for c in frame["off_frame"])
     assert pd.read_parquet(v["_dir"] / "claim_checks.parquet").empty
     assert any(r.startswith("topic drift") for r in v["reasons"])
     assert "anyexperts" in " ".join(v["reasons"]).lower()
@@ -253,3 +253,22 @@ def test_refined_queries_name_what_the_claims_are_about_when_the_question_is_cov
     assert got == [{"query_id": got[0]["query_id"], "text": "l4 int8 latency ms", "origin": "claim_configuration"}]
     assert refine_queries(GPU_Q, [], covered, claims, 5)[0]["text"] == "l4 t4 resnet50 throughput"  # 2 claims first
     assert refine_queries(GPU_Q, [], "", claims, 0) == []
+
+
+def test_one_count_of_verified_claims_and_a_class_match_says_why_it_does_not_count(tmp_path):
+    rows = [bench_row("cpu", "resnet50", "onnxruntime", p, b, ips, hardware="AMD EPYC 9R14", cpu_model="AMD EPYC 9R14")
+            for p, b, ips in (("fp32", 8, 20.0), ("int8", 8, 50.0))]
+    c = claim("x", "2602.16858", "INT8 is 2.5x FP32 for ResNet-50 on a Xeon", kind="ratio", metric="throughput",
+              value=2.5, unit="x", subject_device="xeon", subject_model="resnet50", subject_precision="int8",
+              baseline_precision="fp32")
+    q = "How much faster is INT8 than FP32 for ResNet-50 on x86 server CPUs?"
+    v = judge(tmp_path, "cpu", q, GPU_PAPERS, [c], {"cnn_cpu": rows}, ["cnn"])
+    final = pd.read_parquet(v["_dir"] / "checks_final.parquet").set_index("claim_id")
+    assert final.loc["x", "status"] == "REPRODUCED" and not final.loc["x", "counts_as_verified"]
+    assert final.loc["x", "verified_note"] == ("measured on AMD EPYC 9R14, a CPU of the claimed class, counted only "
+                                              "with verdicts.count_class_matches")
+    assert v["verified_claims"] == int(final["counts_as_verified"].sum()) == 0
+    counted = judge(tmp_path / "counted", "cpu", q, GPU_PAPERS, [c], {"cnn_cpu": rows}, ["cnn"],
+                    verdicts_cfg={"count_class_matches": True})
+    final = pd.read_parquet(counted["_dir"] / "checks_final.parquet").set_index("claim_id")
+    assert counted["verified_claims"] == int(final["counts_as_verified"].sum()) == 1

@@ -38,6 +38,8 @@ def plan_sweep(config: dict, device: str, models=None, backends=None, precisions
     suite = CnnSuite.from_config(config.get("bench", {}).get("suites", {}).get("cnn", {}))
     grid = suite.grid(devices[device])
     triples = []
+    if backends is None and precisions is None:  # the whole grid, best-path pairs included
+        return [(m, b, p) for m in models or grid.models for b, p in grid.pairs()]
     for model in models or grid.models:
         for backend in backends or list(grid.backends):
             if backend not in BACKEND_PRECISIONS:
@@ -93,7 +95,7 @@ def run_sweep(config: dict, device: str, out_dir: str, models=None, backends=Non
             continue
         job = CnnJob(device=spec, model=model, backend=backend, precision=precision, suite=suite, grid=grid,
                      weights=suite.weights.get(model, ""), cache_dir=cache_dir, config_hash=config_hash,
-                     batch_sizes=list(batch_sizes) if batch_sizes else None)
+                     batch_sizes=list(batch_sizes) if batch_sizes else None, with_best_path=not batch_sizes)
         rows, report = run_cnn_job(job, reported_gpu_name=reported_gpu_name)
         write_job(rows, report, rows_path, env_path)
         all_rows.extend(rows)

@@ -88,6 +88,7 @@ class CnnGrid:
     compile_mode: str = "default"
     ort_providers: list = field(default_factory=list)
     cuda_graphs: bool = False
+    best_path: dict = field(default_factory=dict)
     key: str = "bench.suites.cnn.cpu"
 
     def __post_init__(self):
@@ -101,6 +102,48 @@ class CnnGrid:
                 _need(p in BACKEND_PRECISIONS[backend], f"{self.key}.backends.{backend}",
                       f"{p!r} is not a precision of {backend}; use one of {list(BACKEND_PRECISIONS[backend])}")
         _need(self.compile_mode in COMPILE_MODES, f"{self.key}.compile_mode", f"use one of {list(COMPILE_MODES)}")
+        self.best_path = check_best_path(self.best_path, f"{self.key}.best_path", self.compile_mode)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(backend, precision) pairs this grid runs: its own, then the best path's not already there."""
+        own = [(b, p) for b, ps in self.backends.items() for p in ps]
+        extra = [(b, p) for b, ps in self.best_path.get("backends", {}).items() for p in ps if (b, p) not in own]
+        return own + extra
+
+    def best_grid(self) -> "CnnGrid":
+        """The grid of the best-path points: same settings, its layout, compile mode and batch sizes."""
+        bp = self.best_path
+        return CnnGrid(models=list(self.models), batch_sizes=list(bp["batch_sizes"]), backends=dict(bp["backends"]),
+                       channels_last=bp["channels_last"], compile_mode=bp["compile_mode"],
+                       ort_providers=list(self.ort_providers), cuda_graphs=self.cuda_graphs, key=self.key)
+
+
+BEST_PATH_KEYS = ("batch_sizes", "backends", "channels_last", "compile_mode")
+
+
+def check_best_path(bp: dict, key: str, compile_mode: str) -> dict:
+    """Validate a grid's `best_path` (empty: none) and fill its defaults: channels-last, the grid's compile mode."""
+    bp = dict(bp or {})
+    if not bp:
+        return {}
+    extra = sorted(set(bp) - set(BEST_PATH_KEYS))
+    _need(not extra, f"{key}.{extra[0] if extra else ''}", f"not a known setting; known keys: {list(BEST_PATH_KEYS)}")
+    sizes = bp.get("batch_sizes")
+    _need(bool(sizes) and all(isinstance(b, int) and b >= 1 for b in sizes), f"{key}.batch_sizes",
+          "expected a non-empty list of positive integers")
+    backends = bp.get("backends") or {}
+    _need(bool(backends), f"{key}.backends", "name at least one PyTorch backend and its precisions")
+    for backend, precisions in backends.items():
+        _need(backend in ("torch_eager", "torch_compile"), f"{key}.backends.{backend}",
+              "the best path is PyTorch's: use torch_eager or torch_compile")
+        for p in precisions:
+            _need(p in BACKEND_PRECISIONS[backend], f"{key}.backends.{backend}",
+                  f"{p!r} is not a precision of {backend}; use one of {list(BACKEND_PRECISIONS[backend])}")
+    bp.setdefault("channels_last", True)
+    _need(isinstance(bp["channels_last"], bool), f"{key}.channels_last", "expected true or false")
+    bp.setdefault("compile_mode", compile_mode)
+    _need(bp["compile_mode"] in COMPILE_MODES, f"{key}.compile_mode", f"use one of {list(COMPILE_MODES)}")
+    return bp
 
 
 @dataclass
@@ -161,9 +204,8 @@ def cnn_jobs(config: dict) -> list[dict]:
         _need(dev_name in devices, "bench.devices", f"names device {dev_name!r}, which has no entry under devices")
         grid = suite.grid(devices[dev_name])
         for model in grid.models:
-            for backend, precisions in grid.backends.items():
-                for precision in precisions:
-                    jobs.append({"device": dev_name, "model": model, "backend": backend, "precision": precision})
+            for backend, precision in grid.pairs():
+                jobs.append({"device": dev_name, "model": model, "backend": backend, "precision": precision})
     return jobs
 
 

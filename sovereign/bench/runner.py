@@ -40,10 +40,13 @@ class CnnJob:
     cache_dir: str = "results/bench/cache"
     config_hash: str = ""
     batch_sizes: list | None = None
+    part: str = "grid"
+    with_best_path: bool = True  # off when a sweep names its own batch sizes
 
     def __post_init__(self):
-        if self.batch_sizes is None:
-            self.batch_sizes = list(self.grid.batch_sizes)
+        if self.batch_sizes is None:  # the grid's sizes, or none when only the best path names this pair
+            own = self.precision in self.grid.backends.get(self.backend, [])
+            self.batch_sizes = list(self.grid.batch_sizes) if own or not self.grid.best_path else []
 
     @property
     def name(self) -> str:
@@ -125,8 +128,30 @@ def _point_row(backend, job: CnnJob, batch: int, protocol: str, uuid: str, misma
     return res.to_row()
 
 
+def best_path_job(job: CnnJob) -> CnnJob | None:
+    """The job's best-path pass (channels-last, compiled, large batches) when the grid's best path names its pair."""
+    bp = job.grid.best_path
+    if not bp or not job.with_best_path or job.precision not in bp["backends"].get(job.backend, []):
+        return None
+    grid = job.grid.best_grid()
+    return CnnJob(device=job.device, model=job.model, backend=job.backend, precision=job.precision, suite=job.suite,
+                  grid=grid, weights=job.weights, cache_dir=job.cache_dir, config_hash=job.config_hash,
+                  batch_sizes=list(grid.batch_sizes), part="best_path")
+
+
 def run_cnn_job(job: CnnJob, reported_gpu_name: str | None = None, progress: bool = True) -> tuple[list[dict], dict]:
-    """Run the job's sweep; return (rows, report). `reported_gpu_name` replaces the GPU name found (a test seam)."""
+    """Run the job's sweep, then its best-path pass if any; return (rows, report). The report keeps both passes."""
+    best = best_path_job(job)
+    rows, report = _run_pass(job, reported_gpu_name, progress) if job.batch_sizes else ([], {})
+    if best is None:
+        return rows, report
+    best_rows, best_report = _run_pass(best, reported_gpu_name, progress)
+    # a separate pass: its own model copy in its own layout, so the grid's rows are not changed by it
+    return rows + best_rows, {**(report or best_report), "best_path": best_report}
+
+
+def _run_pass(job: CnnJob, reported_gpu_name: str | None = None, progress: bool = True) -> tuple[list[dict], dict]:
+    """Run one pass over the job's batch sizes; return (rows, report). `reported_gpu_name` is a test seam."""
     started = time.time()
     env = collect_env(job.device.kind, job.config_hash)
     if reported_gpu_name is not None:
@@ -142,7 +167,7 @@ def run_cnn_job(job: CnnJob, reported_gpu_name: str | None = None, progress: boo
               "warmup": job.suite.timing.warmup, "rel_spread_bound": job.suite.timing.rel_spread,
               "time_budget_s": job.suite.timing.time_budget_s, "device_kind": job.device.kind,
               "expected_gpu": job.device.gpu_name, "memory_cap_mb": job.device.memory_cap_mb,
-              "min_duration_s": job.suite.timing.min_duration_s}
+              "min_duration_s": job.suite.timing.min_duration_s, "grid_part": job.part}
     report = {"job": {"device": asdict(job.device), "model": job.model, "backend": job.backend,
                       "precision": job.precision, "batch_sizes": job.batch_sizes, "suite": asdict(job.suite),
                       "grid": asdict(job.grid), "weights": job.weights}, "env": env}
@@ -179,9 +204,12 @@ def run_cnn_job(job: CnnJob, reported_gpu_name: str | None = None, progress: boo
     uuid = env.get("gpu_uuid", "")
     batches = job.batch_sizes
     if progress:
-        from tqdm import tqdm
+        try:  # a bare GPU host may lack tqdm: the log lines still say where the sweep is
+            from tqdm import tqdm
 
-        batches = tqdm(batches, desc=f"{job.device.name} {job.name}", unit="batch")
+            batches = tqdm(batches, desc=f"{job.device.name} {job.name} {job.part}", unit="batch")
+        except ImportError:
+            pass
     for batch in batches:
         for protocol in job.suite.protocols:
             rows.append(_point_row(backend, job, batch, protocol, uuid, mismatch,

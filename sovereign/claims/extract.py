@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +11,10 @@ import pandas as pd
 from tqdm import tqdm
 
 from ..io import write_parquet
-from ..text import split_sentences
+from ..text import normalize, split_sentences
 from ..warehouse import CONTRACT
 from .errors import ClaimsConfigError, ClaimsInputError
+from .numbers import prepare
 from .parse import CONDITIONS, SentenceParser
 from .llm import HAS_NUMBER, LLMConfig, LLMExtractor
 from .tables import pdf_table_claims
@@ -27,7 +29,7 @@ CATEGORY = {field: cat for cat, field in FIELD.items()}
 # section: abstract | full_text | pdf (tables); status/reason: ok, or failed with why.
 EXTRA_COLUMNS = ["value_from", "value_to", "low", "high", "baseline_batch"] + [f"condition_{k}" for k in CONDITIONS] + [
     "source", "extractor", "verbatim", "source_sentence", "section", "sentence_index", "claim_index", "numbers",
-    "mentions", "also_in", "subject_from_title", "status", "reason",
+    "mentions", "also_in", "subject_from_title", "subject_context", "status", "reason",
     "table_caption", "table_page", "table_index", "table_row", "table_col"]
 CLAIM_COLUMNS = list(CONTRACT["claims"]) + EXTRA_COLUMNS
 BACKENDS = ("rules", "openai")
@@ -99,6 +101,51 @@ def _title_fallback(claim: dict, title_subject: dict, parser: SentenceParser) ->
     return claim
 
 
+CONTEXT_FIELDS = ("device", "model", "backend", "precision")
+PARAGRAPH = re.compile(r"\n\s*\n")
+
+
+def sentence_context(parser: SentenceParser, sentences: list[str], text: str) -> list[dict]:
+    """Per sentence, the device/model/backend/precision the sentences before it in its paragraph name
+    unambiguously (the latest such sentence wins; a sentence naming two of a field, 'L4 and T4', sets none)."""
+    out, ctx, para, pos = [], {}, 0, 0
+    for sentence in sentences:
+        at = text.find(sentence[:40], pos)
+        if at >= 0:
+            here = len(PARAGRAPH.findall(text, 0, at))
+            if here != para:  # a new paragraph starts with no context
+                para, ctx = here, {}
+            pos = at + 1
+        out.append(dict(ctx))
+        named: dict[str, set] = {}
+        for m in parser.vocab.mentions(prepare(normalize(sentence))):
+            f = FIELD.get(m.category)
+            if f in CONTEXT_FIELDS and not (f == "device" and m.name == "gpu"):
+                named.setdefault(f, set()).add(m.name)
+        for f, v in named.items():
+            v = v - {"cpu"} if f == "device" and len(v) > 1 else v  # 'Intel Xeon CPUs': the Xeon
+            if len(v) == 1:
+                ctx[f] = next(iter(v))
+    return out
+
+
+def _context_fill(claim: dict, context: dict) -> dict:
+    """A claim naming no device, model, backend or precision on either side takes it from its paragraph's
+    earlier sentences; `subject_from` says where its subject came from (sentence / context / title)."""
+    claim["subject_from"], claim["subject_context"] = "sentence", ""
+    if claim["kind"] == "not_empirical" or not context:
+        return claim
+    filled = []
+    for f in CONTEXT_FIELDS:
+        v = context.get(f)
+        if v and not claim.get(f"subject_{f}") and not claim.get(f"baseline_{f}"):
+            claim[f"subject_{f}"] = v
+            filled.append(f"{f}={v}")
+    if filled:
+        claim["subject_from"], claim["subject_context"] = "context", ",".join(filled)
+    return claim
+
+
 def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[tuple[str, str]],
                  title: str = "", llm=None, pdf_path: str | None = None,
                  origins: dict[str, str] | None = None) -> list[dict]:
@@ -109,16 +156,20 @@ def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[
     rows, seen = [], {}
     from_title = parser.title_subject(title)
     for section, text in texts:
-        for si, sentence in enumerate(split_sentences(text or "")):
+        sentences = split_sentences(text or "")
+        contexts = sentence_context(parser, sentences, text or "")
+        for si, sentence in enumerate(sentences):
             if llm is not None and HAS_NUMBER.search(sentence):
                 for r in llm.sentence_claims(sentence):
                     r.update(study=study, paper_id=paper_id, section=section, sentence_index=si, source="sentence",
-                             mentions=1, also_in=section, subject_from_title=False,
+                             mentions=1, also_in=section, subject_from_title=False, subject_from="sentence",
                              text_origin=(origins or {}).get(section, ""))
                     r["claim_id"] = claim_id(study, paper_id, f"llm:{section}", si, sentence, r["claim_index"])
                     rows.append(r)
             for claim in parser.parse(sentence):
-                claim = _title_fallback(claim, from_title, parser)
+                claim = _title_fallback(_context_fill(claim, contexts[si]), from_title, parser)
+                if claim["subject_from_title"] and claim["subject_from"] == "sentence":
+                    claim["subject_from"] = "title"
                 row = {"study": study, "paper_id": paper_id, "section": section, "sentence_index": si, **claim,
                        "source": "sentence", "extractor": "rules", "verbatim": True, "source_sentence": sentence,
                        "status": "ok", "reason": "", "text_origin": (origins or {}).get(section, "")}
@@ -138,7 +189,7 @@ def paper_claims(parser: SentenceParser, study: str, paper_id: str, texts: list[
         for ti, r in enumerate(pdf_table_claims(parser, pdf_path)):
             r.update(study=study, paper_id=paper_id, section="pdf", source="table", extractor="rules", verbatim=True,
                      source_sentence=r["sentence"], sentence_index=int(r.get("table_index") or 0), claim_index=ti,
-                     mentions=1, also_in="pdf", subject_from_title=False, text_origin="pdf")
+                     mentions=1, also_in="pdf", subject_from_title=False, subject_from="sentence", text_origin="pdf")
             r["claim_id"] = claim_id(study, paper_id, "table", r["sentence_index"], r["sentence"], ti)
             rows.append(r)
     return rows

@@ -1,11 +1,14 @@
 """Altair charts of a study: measurements versus batch, speed-up over the CPU, claims, tribunal, routing."""
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import numpy as np
 import pandas as pd
 
 from ..verdicts.hardware import key
+from .markup import shorten
 
 CHARTS = ("throughput", "latency", "speedup", "claims", "tribunal", "routing")
 ACTIVATION_COLUMNS = ("real_activations_per_token", "activations_per_token", "real_activations",
@@ -98,40 +101,67 @@ def speedup_chart(sp: pd.DataFrame) -> alt.Chart:
     ).properties(width=300, height=220).facet(column=alt.Column("model:N", title=None))
 
 
-def claims_chart(checks: pd.DataFrame, tolerance: float) -> alt.Chart:
-    """Every checked claim: the claim at 1, the measurement at measured/claimed, with the tolerance band."""
+def _ran_on(bench_rows) -> str:
+    """The hardware a check's rows ran on, as recorded."""
+    try:
+        rows = json.loads(bench_rows) if isinstance(bench_rows, str) and bench_rows else []
+    except ValueError:
+        return ""
+    return ", ".join(sorted({str(r["hardware"]) for r in rows if isinstance(r, dict) and r.get("hardware")}))
+
+
+def _num(v) -> str:
+    return "" if v is None or pd.isna(v) else f"{float(v):,.4g}"
+
+
+def claims_chart(checks: pd.DataFrame, tolerance: float) -> alt.Chart | None:
+    """Every tested claim by its words: the claim at 1, the measurement at measured/claimed, each point labelled
+    with its number (and the measurement with the device it ran on), with the tolerance band."""
     if checks.empty:
-        return placeholder("no claims checked")
+        return None
     rows = []
     for r in checks.to_dict("records"):
-        label = f"{r['claim_id']} ({r.get('metric') or r.get('kind') or ''})"
-        base = {"claim": label, "status": r["status"], "unit": r.get("unit") or "", "reason": r.get("reason") or "",
-                "claimed_value": r.get("claimed_value"), "measured_value": r.get("measured_value")}
+        words = r.get("sentence") if isinstance(r.get("sentence"), str) else ""
+        label = f"{shorten(words, 46)} [{str(r['claim_id'])[:8]}]" if words else str(r["claim_id"])
+        unit = r.get("unit") if isinstance(r.get("unit"), str) else ""
+        device = _ran_on(r.get("bench_rows"))
+        base = {"claim": label, "words": words, "status": r["status"], "unit": unit, "reason": r.get("reason") or "",
+                "claimed_value": r.get("claimed_value"), "measured_value": r.get("measured_value"), "device": device}
         if r["status"] == "NOT_EMPIRICAL":
             continue
-        rows.append({**base, "what": "claimed", "relative": 1.0})
         ratio = r.get("ratio")
-        if ratio is not None and not pd.isna(ratio) and ratio > 0:
-            rows.append({**base, "what": "measured", "relative": float(ratio)})
+        if ratio is None or pd.isna(ratio) or ratio <= 0:
+            continue  # nothing measured to set against it: the claims table says why
+        text = (f"claimed {_num(r.get('claimed_value'))} {unit}, measured {_num(r.get('measured_value'))} {unit}"
+                + (f" on {device}" if device else ""))
+        rows.append({**base, "what": "claimed", "relative": 1.0, "text": text})
+        rows.append({**base, "what": "measured", "relative": float(ratio), "text": text})
     if not rows:
-        return placeholder("no empirical claims")
+        return None
     df = pd.DataFrame(rows)
     df = df.astype({"claimed_value": float, "measured_value": float})
     lo, hi = float(df["relative"].min()), float(df["relative"].max())
     scale = alt.Scale(type="log", domain=[min(lo, 1 - tolerance) / 1.5, max(hi, 1 + tolerance) * 1.5])
     band = alt.Chart(pd.DataFrame({"lo": [1 - tolerance], "hi": [1 + tolerance]})).mark_rect(
         opacity=0.15, color="#2da44e").encode(x=alt.X("lo:Q", scale=scale), x2="hi:Q")
-    tip = ["claim", "status", "what", "claimed_value", "measured_value", "unit", "reason"]
+    tip = ["words", "status", "what", "claimed_value", "measured_value", "unit", "device", "reason"]
+    y = alt.Y("claim:N", title=None, sort=None, axis=alt.Axis(labelLimit=330))
+    # the numbers beside each claim's row, in a column of their own: labels never sit on each other's points
+    text = alt.Chart(df[df["what"] == "claimed"]).mark_text(align="left", fontSize=11, color="#1b1f24").encode(
+        x=alt.value(0), y=alt.Y("claim:N", sort=None, axis=None), text="text:N").properties(width=330)
     points = alt.Chart(df).mark_point(size=90, filled=True).encode(
         x=alt.X("relative:Q", title="value relative to the claim (claim = 1, log)", scale=scale),
-        y=alt.Y("claim:N", title=None, sort=None),
+        y=y,
         shape=alt.Shape("what:N", title=None, scale=alt.Scale(domain=["claimed", "measured"],
                                                                range=["diamond", "circle"])),
         color=alt.Color("status:N", scale=alt.Scale(
             domain=["REPRODUCED", "NOT_REPRODUCED", "UNTESTABLE"], range=["#2da44e", "#cf222e", "#8c959f"])),
         tooltip=tip)
-    return (band + points).properties(width=520, height=max(80, 22 * df["claim"].nunique()),
-                                      title="Claimed versus measured (green band: tolerance)")
+    height = max(80, 24 * df["claim"].nunique())
+    return alt.hconcat((band + points).properties(width=400, height=height),
+                       text.properties(height=height), spacing=8,
+                       title="Claimed versus measured (green band: tolerance)").resolve_scale(y="shared") \
+        .configure_view(strokeWidth=0)
 
 
 def tribunal_chart(reviews: pd.DataFrame) -> alt.Chart:
@@ -224,14 +254,30 @@ def routing_chart(bench: pd.DataFrame) -> alt.Chart:
 
 
 def build(bench: pd.DataFrame, checks: pd.DataFrame, reviews: pd.DataFrame, tolerance: float,
-          baseline_backends: set[str], baseline_precision: str) -> dict[str, dict]:
-    """Vega-Lite specs of every chart of a study, by name (CHARTS)."""
+          baseline_backends: set[str], baseline_precision: str, on_frame: pd.DataFrame | None = None) -> dict[str, dict]:
+    """Vega-Lite specs of the charts that have something to show, by name (CHARTS order). Measurement charts
+    draw only `on_frame` rows (those bearing on the study's question; all rows when None); the speed-up chart
+    divides by the CPU baseline of all rows but draws only on-frame series."""
+    rows = bench if on_frame is None else on_frame
+    ok = _ok(rows)
+    sp = cpu_speedup(bench, baseline_backends, baseline_precision)
+    if len(sp) and on_frame is not None:
+        sp = sp[sp["series"].isin(set(ok["series"]))] if len(ok) else sp.iloc[0:0]
+    cnn = rows[rows["suite"] != "moe_routing"] if "suite" in rows else rows  # the routing chart draws those
     charts = {
-        "throughput": versus_batch(bench, "throughput_ips", "Throughput (items/s)"),
-        "latency": versus_batch(bench, "latency_ms_p50", "Latency p50 (ms)"),
-        "speedup": speedup_chart(cpu_speedup(bench, baseline_backends, baseline_precision)),
+        "throughput": versus_batch(cnn, "throughput_ips", "Throughput (items/s)") if _cnn(ok) else None,
+        "latency": versus_batch(cnn, "latency_ms_p50", "Latency p50 (ms)") if _cnn(ok) else None,
+        "speedup": speedup_chart(sp) if len(sp) else None,
         "claims": claims_chart(checks, tolerance),
-        "tribunal": tribunal_chart(reviews),
-        "routing": routing_chart(bench),
+        "tribunal": tribunal_chart(reviews) if not reviews.empty else None,
+        "routing": routing_chart(rows) if len(routing_rows(rows)) else None,
     }
-    return {name: c.to_dict() for name, c in charts.items()}
+    # legends below the plot: a long series name never runs off the page's right edge
+    return {name: c.configure_legend(orient="bottom", direction="vertical", columns=2, labelLimit=420,
+                                       titleLimit=0).to_dict()
+            for name, c in charts.items() if c is not None}
+
+
+def _cnn(ok: pd.DataFrame) -> bool:
+    """Whether there are measurements other than routing rows (the routing chart draws those)."""
+    return bool(len(ok)) and bool((ok["suite"] != "moe_routing").any())

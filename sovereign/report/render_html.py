@@ -54,8 +54,11 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     bench = data["bench"]
     routing = (suites is not None and "moe_routing" in suites) or (
         not bench.empty and "moe_routing" in set(bench["suite"]))
+    hw = load_hardware(devices_file or None)
+    frame = read_json(frame_path) if frame_path else None
     specs = charts.build(bench, data["claim_checks"], data["tribunal_reviews"], tolerance,
-                         load_hardware(devices_file or None).backend_names(cpu_baseline_backend), cpu_baseline_precision)
+                         hw.backend_names(cpu_baseline_backend), cpu_baseline_precision,
+                         on_frame=sections.frame_rows(bench, frame, hw.is_cpu) if frame else None)
     committed = reference_results(data["reference"])
     with duckdb.connect(str(db_path), read_only=True) as con:
         lit = literature_sections(con, study, screening)
@@ -63,8 +66,8 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
               "speedup": "Speed-up over the CPU baseline", "claims": "Claimed versus measured",
               "tribunal": "Tribunal score by role and round",
               "routing": "Routing strategies: latency, throughput, and on-demand versus top-k"}
-    order = ["routing"] if routing else []
-    order += [n for n in charts.CHARTS if n not in order and not (n == "routing" and not routing)]
+    order = ["routing"] if routing and "routing" in specs else []
+    order += [n for n in charts.CHARTS if n not in order and n in specs and not (n == "routing" and not routing)]
     chart_html = []
     for name in order:
         note = f'<p class="warn">{esc(sections.SYNTHETIC_NOTE)}</p>' if name == "routing" else ""
@@ -72,14 +75,15 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     body = [f"<h1>sovereign study: {esc(study)}</h1>", f'<p class="q">{esc(question)}</p>',
             f"<p>Generated {esc(dt.datetime.now(dt.timezone.utc).strftime('%Y-%m-%d %H:%M UTC'))} "
             f"from <code>{esc(db_path)}</code>.</p>"]
-    frame = read_json(frame_path) if frame_path else None
-    # the answer, then the verdict, on the first screen; where the claims' text comes from right below
-    body += sections.answer_section(data.get("answers")) + sections.verdict_section(data["verdicts"])
-    body += sections.provenance_section(data["claims"])
-    body += sections.frame_section(frame)
-    body += ["<h2>Charts</h2>"] + chart_html
-    body += sections.results_section(bench) + sections.claims_section(data["claim_checks"])
-    body += sections.tribunal_section(data["tribunal_reviews"]) + sections.revision_section(data["verdicts"])
+    words = sections.claim_words(data)
+    # the answer's headlines, then the verdict, on the first screen; the answer's tables and where the claims'
+    # text comes from right below
+    body += sections.answer_section(data.get("answers"), words) + sections.verdict_section(data["verdicts"], words)
+    body += sections.answer_detail_section(data.get("answers"), words) + sections.provenance_section(data["claims"])
+    body += sections.frame_section(frame, words)
+    body += (["<h2>Charts</h2>"] + chart_html) if chart_html else []
+    body += sections.results_section(bench) + sections.claims_section(data["claim_checks"], words)
+    body += sections.tribunal_section(data["tribunal_reviews"], words) + sections.revision_section(data["verdicts"])
     committed_charts = {}
     for f in committed:
         rows = f["rows"]
@@ -96,6 +100,8 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     if out_md:
         write_text(out_md, render_markdown(study, question, data, screening, routing, frame))
         written.append(out_md)
-    if charts_dir and images:
-        written += save_images(specs, charts_dir, png_scale)
+    if charts_dir and images:  # every chart's image file exists (the rule lists them); undrawn ones say why
+        placeholders = {n: charts.placeholder("nothing here bears on this study's question").to_dict()
+                        for n in charts.CHARTS if n not in specs}
+        written += save_images({**specs, **placeholders}, charts_dir, png_scale)
     return {"files": written, "charts": list(specs)}

@@ -2,14 +2,37 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 
-from .markup import esc, fmt, table
+from .markup import Markup, claim_cell, esc, fmt, shorten, table
 
 SYNTHETIC_NOTE = ("The routing measurements run shape-matched synthetic workloads (visual tokens plus question "
                   "tokens with VQAv2- and Visual7W-like length distributions, generated and seeded), "
                   "not the VQAv2 or Visual7W datasets themselves.")
+
+
+# tested first: what a reader wants to see before what could not be tested or is no measurement
+STATUS_ORDER = {"REPRODUCED": 0, "NOT_REPRODUCED": 1, "CONDITIONAL": 2, "UNTESTABLE": 3, "NOT_EMPIRICAL": 4}
+
+
+def claim_words(data: dict) -> dict[str, str]:
+    """claim_id -> its sentence, from the claims table and the checks."""
+    words = {}
+    for name in ("claims", "claim_checks"):
+        df = data.get(name)
+        if df is not None and not df.empty and "sentence" in df:
+            words.update({str(k): str(v) for k, v in zip(df["claim_id"], df["sentence"]) if isinstance(v, str) and v})
+    return words
+
+
+def name_claims(text, words: dict[str, str], limit: int = 60) -> str:
+    """Plain text with every claim id it names followed by the claim's words, shortened (escape it afterwards)."""
+    if not words or not isinstance(text, str):
+        return text
+    pat = re.compile(r"\b(" + "|".join(re.escape(k) for k in sorted(words, key=len, reverse=True)) + r")\b(?! \(“)")
+    return pat.sub(lambda m: f"{m.group(1)} (“{shorten(words[m.group(1)], limit)}”)", text)
 
 
 # What each text_origin means to a reader, beside every claim sentence.
@@ -87,36 +110,74 @@ def not_run_table(bench: pd.DataFrame) -> pd.DataFrame:
 
 
 def answer_items(answers: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """(findings, what could not be tested) of a study's answer, in plain sentences."""
+    """(headlines, what could not be tested) of a study's answer, in plain sentences."""
     if answers is None or answers.empty:
         return [], []
-    findings = [f"{r['comparison']}: {r['finding']}" + (" (part of it is conditional on a claimed figure, never a reproduction)"
-                                                     if bool(r["conditional"]) else "")
-                for r in answers.to_dict("records")]
+    head = answers["headline"] if "headline" in answers else answers["finding"]
+    findings = [f"{r['comparison']}: {h if isinstance(h, str) and h else r['finding']}" + (
+        " (part of it is conditional on a claimed figure, never a reproduction)" if bool(r["conditional"]) else "")
+        for r, h in zip(answers.to_dict("records"), head)]
     untested = sorted({u.strip() for x in answers["untested"].dropna() for u in str(x).split("; ") if u.strip()})
     return findings, untested
 
 
-def answer_section(answers: pd.DataFrame) -> list[str]:
-    """The study's answer: what this run measured per comparison, then what it could not test."""
-    findings, untested = answer_items(answers)
+def answer_section(answers: pd.DataFrame, words: dict[str, str] | None = None) -> list[str]:
+    """The study's answer on the first screen: one headline sentence per comparison the question asks."""
+    findings, _ = answer_items(answers)
     if not findings:
         return ['<h2 id="answer">Answer</h2><p>No answer yet (the tribunal stage has not run for this study).</p>']
-    out = ['<h2 id="answer">Answer</h2>'] + [f'<p class="answer">{esc(f)}</p>' for f in findings]
+    return ['<div class="answerbox" id="answer"><h2>Answer</h2>'] + [
+        f'<p class="answer">{esc(name_claims(f, words or {}))}</p>' for f in findings] + ["</div>"]
+
+
+def _json(value, default):
+    try:
+        return json.loads(value) if isinstance(value, str) and value else default
+    except ValueError:
+        return default
+
+
+def answer_detail_section(answers: pd.DataFrame, words: dict[str, str] | None = None) -> list[str]:
+    """Each comparison's compact table, its full per-context details, then what could not be tested."""
+    if answers is None or answers.empty:
+        return []
+    out = ["<h2>The answer in numbers</h2>"]
+    for r in answers.to_dict("records"):
+        tab = _json(r.get("answer_table"), {})
+        details = _json(r.get("details"), [])
+        out.append(f"<h3>{esc(r['comparison'])}</h3>")
+        if tab.get("rows"):
+            df = pd.DataFrame(tab["rows"], columns=tab["columns"])
+            out.append(table(df, [(c, c) for c in tab["columns"]], cls="compact"))
+            if tab.get("note"):
+                out.append(f'<p class="small">{esc(tab["note"])}</p>')
+        elif r.get("finding"):
+            out.append(f"<p>{esc(name_claims(r['finding'], words or {}))}</p>")
+        if details:
+            d = pd.DataFrame(details)
+            out.append(f"<details><summary>Every measured context ({len(d)})</summary>"
+                       + table(d, [(c, c.replace("_", " ")) for c in d.columns]) + "</details>")
+    _, untested = answer_items(answers)
     if untested:
         out.append(f"<details><summary>Not tested here ({len(untested)}), and what would test it</summary><ul>"
-                   + "".join(f"<li>{esc(u)}</li>" for u in untested[:12]) + "</ul></details>")
+                   + "".join(f"<li>{esc(name_claims(u, words or {}))}</li>" for u in untested[:12]) + "</ul></details>")
     return out
 
 
-def frame_section(frame: dict | None) -> list[str]:
+def frame_section(frame: dict | None, words: dict[str, str] | None = None) -> list[str]:
     """The question frame with each element's coverage, and the claims left out with the reason."""
     if not frame:
         return []
     cover = frame.get("drift", {}).get("elements", [])
+    def by(ids):  # claims by their words; a paper id or 'claims' (text coverage) as it is
+        known = [i for i in ids if i in (words or {})]
+        return Markup("<br>".join(str(claim_cell(i, words[i], 50)) for i in known[:4])
+                      + (f" <span class=\"small\">and {len(known) - 4} more</span>" if len(known) > 4 else "")
+                      + esc(", ".join(i for i in ids if i not in (words or {}))))
     rows = pd.DataFrame([{"element": e["element"], "field": e.get("field") or "", "value": e["value"],
-                          "covered": "yes" if e["covered"] else "no", "by": ", ".join(e.get("by", []))} for e in cover])
+                          "covered": "yes" if e["covered"] else "no", "by": by(e.get("by", []))} for e in cover])
     off = pd.DataFrame(frame.get("off_frame", []), columns=["claim_id", "paper_id", "reason"])
+    off["claim"] = [claim_cell(c, (words or {}).get(str(c))) for c in off["claim_id"]]
     out = ["<h2>What the question is about</h2>",
            "<p>Only claims whose structured fields overlap this frame are checked and judged.</p>"]
     if len(rows):
@@ -124,46 +185,85 @@ def frame_section(frame: dict | None) -> list[str]:
                                 ("covered", "covered by on-frame evidence"), ("by", "by")]))
     out.append(f"<h3>Claims off the frame ({len(off)}): listed, never checked or scored</h3>")
     if len(off):
-        out.append(table(off, [("claim_id", "claim"), ("paper_id", "paper"), ("reason", "reason")]))
+        out.append(table(off, [("claim", "claim"), ("paper_id", "paper"), ("reason", "why it is off the frame")]))
     return out
 
 
-def verdict_section(verdicts: pd.DataFrame) -> list[str]:
-    """The decision (final round) and every round's score."""
+def verdict_section(verdicts: pd.DataFrame, words: dict[str, str] | None = None) -> list[str]:
+    """The decision (final round) on the first screen; its reasons and every round's score just below."""
     if verdicts.empty:
-        return ["<h2>Verdict</h2><p>No verdict yet (the verdicts stage has not run for this study).</p>"]
+        return ['<p class="verdict warn" id="verdict">No verdict yet (the verdicts stage has not run for this study).</p>']
     last = verdicts.sort_values("round").iloc[-1]
     cls = {"ACCEPT": "ok", "REJECT": "bad"}.get(str(last["decision"]), "warn")
-    return ['<h2 id="verdict">Verdict</h2>',
-            f'<p class="verdict {cls}"><b>{esc(last["decision"])}</b> after round {int(last["round"])}: score '
-            f'{float(last["score"]):.2f} / 10, {int(last["verified_claims"])} claims verified by measurement.</p>',
-            f"<p>Reasons: {esc(last['reasons'])}</p>",
-            table(verdicts, [("round", "round"), ("decision", "decision"), ("score", "score"),
-                             ("verified_claims", "verified"), ("reasons", "reasons")])]
+    rounds = verdicts.assign(reasons=[name_claims(x, words or {}) for x in verdicts["reasons"]])
+    return [f'<p class="verdict {cls}" id="verdict"><b>Verdict: {esc(last["decision"])}</b> after round '
+            f'{int(last["round"])}: score {float(last["score"]):.2f} / 10, {int(last["verified_claims"])} claims '
+            "verified by measurement (the same count as the claims table's).</p>",
+            f"<details><summary>Why: the tribunal's reasons, round by round</summary>"
+            f"<p>{esc(name_claims(last['reasons'], words or {}))}</p>"
+            + table(rounds, [("round", "round"), ("decision", "decision"), ("score", "score"),
+                             ("verified_claims", "verified"), ("reasons", "reasons")]) + "</details>"]
 
 
-def claims_section(checks: pd.DataFrame) -> list[str]:
-    """Every extracted claim with its check, confidence and reason."""
+def _status_cell(r: dict) -> str:
+    """The status, and for a reproduced claim that does not count as verified, why not."""
+    status = str(r.get("status"))
+    if status == "REPRODUCED" and r.get("counts_as_verified") is not None and not pd.isna(r.get("counts_as_verified")) \
+            and not bool(r.get("counts_as_verified")):
+        note = r.get("verified_note")
+        return f"{status}, not counted as verified" + (f": {note}" if isinstance(note, str) and note else "")
+    return status
+
+
+def claims_section(checks: pd.DataFrame, words: dict[str, str] | None = None) -> list[str]:
+    """Every extracted claim by its words, tested ones first, with its check, confidence and reason."""
     if checks.empty:
         return ["<h2>Claims</h2><p>No claims were checked.</p>"]
-    cols = [("claim_id", "claim"), ("paper_id", "paper"), ("sentence", "sentence"),
-            ("text_origin_label", "text origin"), ("status", "status"),
+    df = checks.copy()
+    df["_order"] = df["status"].map(STATUS_ORDER).fillna(9)
+    df = df.sort_values(["_order", "claim_id"], kind="stable")
+    df["claim"] = [claim_cell(c, s if isinstance(s, str) and s else (words or {}).get(str(c)))
+                   for c, s in zip(df["claim_id"], df.get("sentence", pd.Series([None] * len(df), index=df.index)))]
+    df["status_text"] = [_status_cell(r) for r in df.to_dict("records")]
+    cols = [("claim", "claim"), ("paper_id", "paper"), ("text_origin_label", "text origin"), ("status_text", "status"),
             ("claimed_value", "claimed"), ("measured_value", "measured"), ("ratio", "measured / claimed"),
             ("plausibility", "plausibility"), ("confidence", "confidence"), ("reason", "reason")]
-    cols = [c for c in cols if c[0] in checks.columns]
+    cols = [c for c in cols if c[0] in df.columns]
     counts = checks["status"].value_counts().to_dict()
-    summary = ", ".join(f"{esc(k)}: {v}" for k, v in sorted(counts.items()))
-    return [f"<h2>Claims checked against measurements ({len(checks)})</h2><p>{summary}</p>",
-            table(checks.sort_values(["status", "claim_id"]), cols)]
+    summary = ", ".join(f"{esc(k)}: {v}" for k, v in sorted(counts.items(), key=lambda kv: STATUS_ORDER.get(kv[0], 9)))
+    if "counts_as_verified" in checks:
+        summary += f"; verified (counted by the verdict): {int(checks['counts_as_verified'].fillna(False).astype(bool).sum())}"
+    return [f'<h2 id="claims">Claims checked against measurements ({len(checks)})</h2><p>{summary}</p>',
+            table(df, cols)]
 
 
-def tribunal_section(reviews: pd.DataFrame) -> list[str]:
+def frame_rows(bench: pd.DataFrame, frame: dict | None, is_cpu=lambda d: False) -> pd.DataFrame:
+    """The rows that bear on the question: its named models, and only CPU or only GPU rows when the devices it
+    names are all of one kind (a question about L4 against T4 draws no CPU rows)."""
+    if bench.empty or not frame:
+        return bench
+    scope = frame.get("scope") or {}
+    devices = scope.get("device") or sorted({d for e in ("subject", "baseline") for d in frame[e].get("device", [])})
+    cpu_row = (bench["hardware_kind"].astype(str).eq("cpu") if "hardware_kind" in bench
+               else bench["device"].astype(str).str.lower().str.startswith("cpu"))
+    if devices and all(is_cpu(d) for d in devices):
+        bench = bench[cpu_row]
+    elif devices and not any(is_cpu(d) for d in devices):
+        bench = bench[~cpu_row]
+    models = [m.replace("-", "") for m in scope.get("model") or []]
+    if models:
+        bench = bench[bench["model"].astype(str).str.lower().str.replace("-", "").isin(models)]
+    return bench
+
+
+def tribunal_section(reviews: pd.DataFrame, words: dict[str, str] | None = None) -> list[str]:
     """Each role's score and itemised rationale per round (and the LLM's, when one was asked)."""
     if reviews.empty:
         return ["<h2>Tribunal</h2><p>No tribunal reviews.</p>"]
     out = ["<h2>Tribunal</h2>"]
     for r in reviews.to_dict("records"):
-        lines = "".join(f"<li>{esc(x[2:] if x.startswith('- ') else x)}</li>" for x in str(r["rationale"]).splitlines())
+        lines = "".join(f"<li>{esc(name_claims(x[2:] if x.startswith('- ') else x, words or {}))}</li>"
+                        for x in str(r["rationale"]).splitlines())
         llm = ""
         if r.get("llm_rationale"):
             llm = (f"<p><i>LLM ({esc(r.get('llm_model'))}) score {esc(fmt(r.get('llm_score'), 2))}:</i> "

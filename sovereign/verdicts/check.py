@@ -33,11 +33,11 @@ DIM_COLUMNS = {"device": "_devlabel", "model": "_model", "backend": "_backend", 
 GENERIC_GPU = {"gpu", "gpus", "nvidia gpu"}
 STATUS_WEIGHT = {"REPRODUCED": 1.0, "UNTESTABLE": 0.6, "NOT_EMPIRICAL": 0.5, "NOT_REPRODUCED": 0.3}
 CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value", "ratio", "tolerance",
-                 "plausibility", "utilization", "reason", "round", "paper_id", "kind", "metric", "unit",
+                 "plausibility", "utilization", "reason", "counts_as_verified", "round", "paper_id", "kind", "metric", "unit",
                  "qualifier", "sentence", "claimed_low", "claimed_high", "bench_rows", "measured_utilization",
                  "plausibility_reason", "text_support", "numbers_grounded", "confidence", "contradicted",
                  "evidence_devices", "support_method", "conditional", "conditional_finding", "conditional_contexts",
-                 "conditional_rows", "match", "counts_as_verified"]
+                 "conditional_rows", "match"]
 
 
 def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None) -> dict:

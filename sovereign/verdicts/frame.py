@@ -37,6 +37,19 @@ METRIC_FAMILY = {"latency_p50": "latency", "latency_p90": "latency", "latency_p9
 # bears on a latency or throughput question about routing (and on nothing else)
 BEARS_ON = {"expert_activations": {"latency", "throughput"}}
 GENERIC_DEVICES = {"cpu", "gpu"}
+# a reader counts lower latency as faster: speed words cover both unless the question names one of them
+SPEED = re.compile(r"\b(?:faster|fast|speed(?:s|-?ups?)?|speed(?:s|ing)? up|quicker|slower|accelerat\w*)\b", re.I)
+SPEED_METRICS = ["throughput", "latency"]
+GENERATION = re.compile(r"\b(?:tokens?|generation|generative|llms?|language models?|decod\w*|prefill)\b", re.I)
+GENERATION_METRICS = ["ttft", "tpot"]
+# "..., and how does X compare with Y": each clause asks its own comparison
+CLAUSE = re.compile(r",?\s+and\s+(?=(?:how|what|which|whether|does|do|is|are|can)\b)", re.I)
+BATCH = re.compile(r"\bbatch(?:[\s-]?sizes?)?(?:\s+of)?\s+(\d+(?:\s*(?:,|and|or|to)\s*\d+)*)|\b(single[\s-]stream|batch-1)\b",
+                   re.I)
+PHASES = re.compile(r"\b(prefill|decode)\b", re.I)
+QUALIFIERS = {"server", "edge", "desktop", "mobile", "datacenter", "data-center", "eager", "consumer", "embedded",
+              "laptop", "cloud"}
+SMALL = {"how", "what", "which", "does", "is", "are", "on", "with", "for", "the", "a", "an", "of", "in", "at", "and", "or", "to", "than", "vs", "versus", "is", "are"}
 
 
 def _family(metric: str | None) -> str | None:
@@ -62,11 +75,7 @@ def build_frame(study: str, question: str, vocab: Vocab | None = None) -> dict:
         implied = vocab.implied_baseline("methods", name)
         if implied and not baseline.get("method"):
             _add(baseline, "method", implied)
-    metrics = []
-    for m in vocab.metric_mentions(question):
-        fam = _family(m.name)
-        if fam not in metrics:
-            metrics.append(fam)
+    metrics = _metrics(question, vocab)
     swept = [name for name, pat in SWEPT.items() if pat.search(question)]
     datasets = []
     for m in vocab.dataset_mentions(question):
@@ -74,7 +83,88 @@ def build_frame(study: str, question: str, vocab: Vocab | None = None) -> dict:
             datasets.append(m.name)
     families = sorted({vocab.family(x) for x in subject.get("method", []) + baseline.get("method", [])})
     return {"study": study, "question": question, "subject": subject, "baseline": baseline, "metrics": metrics,
-            "swept": swept, "datasets": datasets, "method_families": families}
+            "swept": swept, "datasets": datasets, "method_families": families,
+            "comparisons": _comparisons(question, vocab), "scope": _scope(question, vocab),
+            "phrases": _phrases(question, vocab)}
+
+
+def _named(text: str, vocab: Vocab) -> list:
+    """Subject-field mentions (no batch words)."""
+    return [m for m in vocab.mentions(text) if m.category != "batch" and m.category in FIELD]
+
+
+def _metrics(question: str, vocab: Vocab) -> list[str]:
+    """Metric families the question asks about; speed words mean throughput and latency (and, for generation,
+    time to first token and per output token) unless the question names one of them itself."""
+    spans = [(m.start, m.end) for m in _named(question, vocab)]
+    named, speed_word = [], bool(SPEED.search(question))  # a metric word inside a named thing ('ONNX Runtime') is none
+    for m in vocab.metric_mentions(question):
+        if any(a <= m.start < b for a, b in spans):
+            continue
+        if m.name == "speedup":
+            speed_word = True
+            continue
+        fam = _family(m.name)
+        if fam not in named:
+            named.append(fam)
+    if not speed_word:
+        return named
+    speed = SPEED_METRICS + (GENERATION_METRICS if GENERATION.search(question) else [])
+    stated = [m for m in named if m in speed]
+    return stated + [m for m in named if m not in speed and m != "speedup"] if stated else speed + [
+        m for m in named if m not in speed and m != "speedup"]
+
+
+def _comparisons(question: str, vocab: Vocab) -> list[dict]:
+    """One entry per comparison the question asks: per clause, a field both sides name (subject vs baseline),
+    with the clause's other named fields as its context (they hold on both sides)."""
+    out = []
+    for clause in CLAUSE.split(question):
+        cut = COMPARE.search(clause)
+        sides: tuple[dict, dict] = ({}, {})
+        for m in _named(clause, vocab):
+            _add(sides[1 if cut and m.start >= cut.start() else 0], FIELD[m.category], m.name)
+        subj, base = sides
+        compared = [f for f in SUBJECT_FIELDS if subj.get(f) and base.get(f) and f != "method"]
+        for f in compared:
+            context = {g: sorted(set(subj.get(g, []) + base.get(g, []))) for g in SUBJECT_FIELDS
+                       if g != f and (subj.get(g) or base.get(g))}
+            out += [{"field": f, "subject": a, "baseline": b, "context": context}
+                    for a in subj[f] for b in base[f] if a != b]
+    return out
+
+
+def _scope(question: str, vocab: Vocab) -> dict:
+    """What the question names and so restricts its answer to: models, devices, precisions, backends,
+    batch sizes and phases (an empty list: the question names none, so all of them)."""
+    scope = {f: [] for f in ("model", "device", "precision", "backend")}
+    for m in _named(question, vocab):
+        if FIELD[m.category] in scope and m.name not in scope[FIELD[m.category]]:
+            scope[FIELD[m.category]].append(m.name)
+    batches = []
+    for m in BATCH.finditer(question):
+        batches += [1] if m.group(2) else [int(x) for x in re.findall(r"\d+", m.group(1))]
+    scope["batch_size"] = sorted(set(batches))
+    scope["phase"] = sorted({p.lower() for p in PHASES.findall(question)})
+    return scope
+
+
+def _phrases(question: str, vocab: Vocab) -> dict:
+    """The question's own words for each value it names ('cpu' -> 'x86 server CPUs'), for reasons a reader follows."""
+    out = {}
+    named = _named(question, vocab)
+    for m in named:
+        floor = max([x.end for x in named if x.end <= m.start], default=0)
+        words = question[floor:m.start].split()
+        lead = []
+        for w in reversed(words[-3:]):  # qualifiers right before the name: 'x86 server' CPUs
+            bare = w.strip(",;")
+            if not (bare.lower() in QUALIFIERS or any(ch.isdigit() for ch in bare) or bare[:1].isupper()) \
+                    or bare.lower() in SMALL or bare != w:
+                break
+            lead.insert(0, w)
+        out.setdefault(m.name, " ".join(lead + [question[m.start:m.end]]))
+    return out
 
 
 def frame_rows(frame: dict) -> list[dict]:
@@ -126,6 +216,31 @@ def _question_about(frame: dict) -> str:
     return (subj.upper() if len(subj) <= 4 else subj) + (f" vs {base.upper() if len(base) <= 4 else base}" if base else "")
 
 
+def _wanted(frame: dict, f: str) -> str:
+    """The question's own words for the values of one field ('x86 server CPUs')."""
+    vals = list(dict.fromkeys(frame["subject"].get(f, []) + frame["baseline"].get(f, [])))
+    return ", ".join(frame.get("phrases", {}).get(v) or _dev(v) for v in vals)
+
+
+def _subject_reason(claim: dict, frame: dict, vocab: Vocab, conflict: list[str], families: set) -> str:
+    """Why a claim is off the frame, naming the field that failed and what the question asks for instead."""
+    about = f" (it is about {_describe(claim)})"
+    if frame["method_families"]:
+        fam = frame["method_families"][0]
+        have = sorted(m for m in _claim_values(claim, "method"))
+        if have:
+            return f"the claim's method is {', '.join(have)}, not {fam}{about}; the question asks about {fam}"
+        return f"the claim names no {fam} method{about}; the question asks about {fam}"
+    if conflict:
+        f = conflict[0]
+        have = ", ".join(_dev(v) for v in sorted(_claim_values(claim, f)))
+        return f"the claim's {f} is {have}{about}; the question asks about {_wanted(frame, f)}"
+    asked = [f for f in ("device", "model") if frame["subject"].get(f) or frame["baseline"].get(f)]
+    missing = " or ".join(asked) or "subject"
+    want = "; ".join(_wanted(frame, f) for f in asked) or _question_about(frame)
+    return f"the claim names no {missing}{about}; the question asks about {want}"
+
+
 def place_claim(claim: dict, frame: dict, vocab: Vocab, is_cpu=lambda d: False) -> tuple[bool, str, list[str]]:
     """(on frame, reason, frame elements the claim's fields matched) for one claim."""
     matched = []
@@ -144,15 +259,14 @@ def place_claim(claim: dict, frame: dict, vocab: Vocab, is_cpu=lambda d: False) 
     subject_named = bool(frame["method_families"] or any(frame[e].get(f) for e in ("subject", "baseline")
                                                           for f in ("device", "model")))
     subject_ok = bool(fam_hit) or (bool(pair_hit) and not conflict) or not subject_named
-    about = _question_about(frame) or "its subject"
     if not subject_ok:
-        return False, f"about {_describe(claim)}; the question is about {about}", matched
+        return False, _subject_reason(claim, frame, vocab, conflict, families), matched
     metric = clean(claim.get("metric"))
     if metric and frame["metrics"]:
         fam = _family(metric)
         if fam not in frame["metrics"] and not (BEARS_ON.get(metric, set()) & set(frame["metrics"]) and fam_hit):
-            return False, f"about {metric} of {_describe(claim)}; the question asks about {', '.join(frame['metrics'])}", \
-                matched
+            return False, (f"the claim's metric is {metric} (it is about {_describe(claim)}); the question asks about "
+                           f"{', '.join(frame['metrics'])}"), matched
         matched.append(f"metric: {fam if fam in frame['metrics'] else metric + ' (bears on ' + ', '.join(frame['metrics']) + ')'}")
     return True, "on frame: " + "; ".join(matched or ["the question names no subject"]), matched
 

@@ -4,8 +4,8 @@ Each returns a 0-10 score and an itemised rationale citing evidence; the weights
 rubric.py (documented there and in the README's tribunal section)."""
 from __future__ import annotations
 
-import re
 import json
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -121,6 +121,15 @@ def _origin(check: dict, bench: pd.DataFrame) -> str:
     return "reference" if origins == {"reference"} else "run"
 
 
+def _ran_on(check: dict) -> str:
+    """The hardware a check's rows ran on, as recorded ('AMD EPYC 7B13')."""
+    try:
+        rows = json.loads(check.get("bench_rows") or "[]")
+    except (TypeError, ValueError):
+        return ""
+    return ", ".join(sorted({str(r["hardware"]) for r in rows if isinstance(r, dict) and r.get("hardware")}))
+
+
 def verified(state: RoundState) -> tuple[pd.DataFrame, list[str]]:
     """REPRODUCED checks that count toward ACCEPT, and why the others do not."""
     c = state.checks
@@ -132,9 +141,13 @@ def verified(state: RoundState) -> tuple[pd.DataFrame, list[str]]:
         if bool(r.get("conditional")) is True:
             notes.append(f"{r['claim_id']}: conditional")
         elif r.get("match") == "class" and not state.count_class_matches:
-            notes.append(f"{r['claim_id']}: reproduced on another device of its class (match: class)")
+            ran = _ran_on(r)
+            notes.append(f"{r['claim_id']}: measured on {ran or 'another device'}, a "
+                         f"{'CPU' if 'gpu' not in str(r.get('reason')).lower() else 'device'} of the claimed class, "
+                         "counted only with verdicts.count_class_matches")
         elif _origin(r, state.bench) == "reference" and not state.reference_decides:
-            notes.append(f"{r['claim_id']}: reproduced only on a reference measurement")
+            notes.append(f"{r['claim_id']}: reproduced only on a reference measurement, counted only with "
+                         "verdicts.reference_decides")
         else:
             keep.append(r["claim_id"])
     return rep[rep["claim_id"].isin(keep)], notes

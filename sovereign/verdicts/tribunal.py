@@ -184,6 +184,11 @@ def run_tribunal(study: str, question: str, screening_path: str, papers_path: st
     final_checks["measured_round1"] = final_checks["claim_id"].map(first["measured_value"]) if len(first) else None
     final_checks["changed"] = (final_checks["status_round1"] != final_checks["status"]) | (
         final_checks["measured_round1"].astype(str) != final_checks["measured_value"].astype(str))
+    # one count of verified claims: the claims table, the views, the verdict and the report read this column
+    rep, notes = verified(rounds[-1][0])
+    final_checks["counts_as_verified"] = final_checks["claim_id"].isin(set(rep["claim_id"]) if len(rep) else set())
+    why = {n.split(": ", 1)[0]: n.split(": ", 1)[1] for n in notes}
+    final_checks["verified_note"] = final_checks["claim_id"].map(why)
     write_parquet(out_checks, final_checks)
     reviews = [r for _, j in rounds for r in j["reviews"]]
     write_parquet(out_reviews, pd.DataFrame(reviews))

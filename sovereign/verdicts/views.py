@@ -44,6 +44,8 @@ def verdict_views(cpu_baseline_backend: str = "pytorch", cpu_baseline_precision:
         ("claim_status",
          "SELECT c.study, count(*) AS claims, "
          "count(*) FILTER (WHERE c.status = 'REPRODUCED') AS reproduced, "
+         # the verdict's own count: REPRODUCED and counted (exact device, this run, not conditional)
+         "count(*) FILTER (WHERE c.counts_as_verified) AS verified, "
          "count(*) FILTER (WHERE c.status = 'NOT_REPRODUCED') AS not_reproduced, "
          "count(*) FILTER (WHERE c.status = 'UNTESTABLE') AS untestable, "
          "count(*) FILTER (WHERE c.status = 'NOT_EMPIRICAL') AS not_empirical, "
