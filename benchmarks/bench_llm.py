@@ -5,7 +5,7 @@ shape plus its requests at a rough per-token time) and a point that would overru
 is recorded as skipped (skipped.csv) instead of run. Prints per point TTFT, TPOT, tokens/s and the share of
 the bandwidth roofline (datasheet, and the copy rate measured now); writes rows.parquet,
 rows.csv, skipped.csv and bench_llm.log under --out.
-Usage: python benchmarks/bench_llm.py --out DIR [--device h200] [--budget-s 280] [--quick]
+Usage: python benchmarks/bench_llm.py --out DIR [--device h200] [--budget-s 280] [--grid first|second] [--quick]
 """
 from __future__ import annotations
 
@@ -29,6 +29,15 @@ GRID = [
     ("llama-2-7b", "fast_decode", 4, 512, 128), ("llama-2-7b", "fast_decode", 16, 2048, 128),
     ("mixtral-8x7b", "fast_decode", 1, 512, 128), ("mixtral-8x7b", "hf_eager", 1, 512, 128),
 ]
+# The second call's points: the batch-16 fast_decode row again (its first check used an absolute logit tolerance),
+# then the batch and prompt sweeps and Llama-3-8B's compiled rows the first call's budget skipped.
+GRID_SECOND = [
+    ("llama-2-7b", "fast_decode", 16, 512, 128), ("llama-2-7b", "fast_decode", 64, 128, 128),
+    ("llama-2-7b", "fast_decode", 1, 2048, 128), ("llama-2-7b", "fast_decode", 4, 512, 128),
+    ("llama-2-7b", "hf_eager", 64, 128, 128), ("llama-3-8b", "fast_decode", 1, 512, 128),
+    ("llama-3-8b", "hf_eager", 16, 512, 128), ("llama-2-7b", "hf_static_compile", 16, 512, 128),
+]
+GRIDS = {"first": GRID, "second": GRID_SECOND}
 COMPILE_S = {"fast_decode": 75.0, "hf_static_compile": 45.0, "hf_eager": 0.0}  # measured first calls, rounded up
 MS_PER_TOKEN = {"fast_decode": 6.0, "hf_static_compile": 9.0, "hf_eager": 42.0}  # Llama-2-7B, batch 1-16
 
@@ -43,6 +52,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     ap.add_argument("--device", default="h200")
     ap.add_argument("--budget-s", type=float, default=280)
+    ap.add_argument("--grid", choices=sorted(GRIDS), default="first", help="which list of points to run")
     ap.add_argument("--quick", action="store_true", help="pythia-14m only (a check of the script itself)")
     ap.add_argument("--cpu", action="store_true", help="run on the CPU (with --quick: a check of the script here)")
     args = ap.parse_args()
@@ -67,7 +77,7 @@ def main() -> None:
     entry = yaml.safe_load(Path("config/devices.yaml").read_text())["devices"].get(args.device, {})
     dev = DeviceSpec("cpu") if args.cpu else DeviceSpec(args.device, kind="cuda", gpus=1, gpu_name=args.device.upper())
     registry = load_registry()
-    grid = [("pythia-14m", b, 1, 64, 32) for b in ("fast_decode", "hf_eager", "hf_static_compile")] if args.quick else GRID
+    grid = [("pythia-14m", b, 1, 64, 32) for b in ("fast_decode", "hf_eager", "hf_static_compile")] if args.quick else GRIDS[args.grid]
     grid = [(m, be, b, i, o) for m, be, b, i, o in grid]
     rows, model, model_key, compiled = [], None, None, set()
     for key, backend, b, i, o in grid:
