@@ -109,7 +109,13 @@ def test_rows_record_the_threads_used_and_the_cores_present(tmp_path):
     suite = CnnSuite(timing=timing, agreement_batch=2, cpu=CnnGrid(batch_sizes=[1]))
     job = CnnJob(device=DeviceSpec(name="cpu", cpus=1), model="resnet18", backend="torch_eager", precision="fp32",
                  suite=suite, grid=suite.cpu, cache_dir=str(tmp_path))
-    rows, report = run_cnn_job(job, progress=False)
+    import torch
+
+    threads = torch.get_num_threads()
+    try:
+        rows, report = run_cnn_job(job, progress=False)
+    finally:
+        torch.set_num_threads(threads)  # the backend sets the process's threads; later tests get theirs back
     row = rows[0]
     assert row["status"] == "ok"
     assert (row["threads_used"], row["cores_present"], row["torch_threads"]) == (1, os.cpu_count(), 1)
