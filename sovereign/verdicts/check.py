@@ -119,7 +119,7 @@ def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
     keys = [row_key(used)] if ok else [row_key(r) for _, r in rows.iterrows()]
     what = "best" if q == "up_to" else "closest"
     reason = (f"measured {_num(measured)} vs claimed {_num(value)} ({metric}, {q}) at {row_key(used)}, the {what} of "
-              f"{len(rows)} admissible rows{best_over(rows, s, 'range over')}; measured range {_num(lo)}-{_num(hi)}"
+              f"{len(rows)} admissible rows{best_over(rows, s, 'best over' if q == 'up_to' else 'range over')}; measured range {_num(lo)}-{_num(hi)}"
               + ("" if ok else "; no admissible configuration within tolerance"))
     return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, value, measured, keys,
                    **range_fields(value, vals.values(), q, lower_is_best=not higher))

@@ -43,7 +43,8 @@ def implied_utilization(ips: float, device: str, model: str, precision: str | No
     arith = (f"{ips:,.0f} items/s x {gflop:g} GFLOP = {achieved:,.1f} {unit} = {util:.1%} of the {spec.key} "
              f"{prec} peak {tflops:g} {unit}{which}")
     if util > CEILING:
-        return _out("implausible", util, f"{arith}: more than 100% of the peak, impossible")
+        return _out("implausible", util, f"{arith}, above the {cfg.utilization_bound:.0%} bound and above 100% of "
+                                         "the peak: impossible")
     if util > cfg.utilization_bound:
         return _out("implausible", util, f"{arith}, above the {cfg.utilization_bound:.0%} bound")
     return _out("plausible", util, arith)
