@@ -12,7 +12,7 @@ import contextlib
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 from .errors import BenchConfigError
@@ -254,7 +254,10 @@ def measure_repeated(fn: Callable[[], object], cfg: TimingConfig, timer: str = "
     """`cfg.repeats` independent runs of `measure` (each with its warm-up and minimums); the point's median is the
     median of the repeat medians, and it is stable and confirmed only when the repeats agree within
     `cfg.repeat_spread` (a transient disturbance lands in one repeat and shows as disagreement)."""
-    runs = [measure(fn, cfg, timer, clock=clock, window=window, stream=stream) for _ in range(cfg.repeats)]
+    # the first repeat warms the point up; later ones need only a few calls to leave the timer's own state behind
+    later = replace(cfg, warmup=min(cfg.warmup, 2))
+    runs = [measure(fn, cfg if i == 0 else later, timer, clock=clock, window=window, stream=stream)
+            for i in range(cfg.repeats)]
     medians = [r.median_ms for r in runs]
     met = [r.wall_s >= cfg.min_duration_s and r.iterations >= cfg.min_iterations for r in runs]
     confirmed, note = confirmation(medians, met, cfg.repeat_spread)
