@@ -177,3 +177,20 @@ def test_batch_range_series_never_mix_memory_layouts():
               subject_device="t4")
     got = run([c], rows).loc["b"]
     assert "median of 2 series" in got["reason"], got["reason"]
+
+
+# (case, count_class_matches, expected contradicted)
+CLASS = [("a Xeon claim measured on another CPU of the class decides no contradiction", False, False),
+         ("unless class matches count", True, True)]
+
+
+@pytest.mark.parametrize("case,count,contradicted", CLASS, ids=[c[0] for c in CLASS])
+def test_a_class_match_neither_verifies_nor_refutes_by_default(case, count, contradicted):
+    rows = [bench_row("cpu", "resnet50", "onnxruntime", p, 8, 50.0, hardware="AMD EPYC 7763", cpu_model="AMD EPYC 7763",
+                      **CONFIRMED) for p in ("fp32", "int8")]
+    c = claim("k", "p1", "On Xeon processors INT8 is 2.9x FP32.", kind="ratio", metric="throughput", unit="x",
+              value=2.9, qualifier="exact", subject_device="xeon", subject_model="resnet50",
+              subject_precision="int8", baseline_precision="fp32")
+    got = run([c], rows, count_class_matches=count).loc["k"]
+    assert got["match"] == "class" and got["status"] == "NOT_REPRODUCED"
+    assert bool(got["contradicted"]) == contradicted, got["reason"]

@@ -399,6 +399,11 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
         if ref["match"]:  # a run on other threads than the claim's cores: a class match, whatever the device
             match, match_note = ref["match"], ("" if match == "class" and not ref["note"] else "")
         match_note += ref["note"]
+        if contradicted and match == "class" and not cfg.count_class_matches:
+            # symmetric with counts_as_verified: another CPU (or GPU) of the class can neither verify nor refute
+            contradicted = False
+            match_note += ("; not counted as a contradiction: a class match measured another device than the claimed "
+                           "one (verdicts.count_class_matches)")
         reason = res["reason"] + match_note + (f"; plausibility: {plaus['reason']}" if plaus["reason"] else "") + (
             f"; conditional: {cond['finding']}" if cond.get("finding") else "")
         out.append({"study": study, "claim_id": claim["claim_id"], "status": res["status"],

@@ -72,11 +72,11 @@ def referee_notes(claim: dict, res: dict, bench: Bench, tol: float, contradicted
     if threads:
         match, note = "class", threads
         contradicted = False
-    if contradicted:
-        weak = rows[~rows["_confirmed"]]
-        if not rows.empty and not weak.empty:
-            r = weak.iloc[0]
-            note += (f"; not counted as a contradiction: unconfirmed measurement ({r['_key']}: "
-                     f"{r['_confirm_note'] or 'repeats did not confirm it'})")
-            contradicted = False
+    weak = rows[~rows["_confirmed"]]
+    if not weak.empty:
+        r = weak.iloc[0]
+        what = f"unconfirmed measurement ({r['_key']}: {r['_confirm_note'] or 'repeats did not confirm it'})"
+        # an unconfirmed row may fail to reproduce a claim; it never contradicts one
+        note += f"; not counted as a contradiction: {what}" if contradicted else f"; {what}"
+        contradicted = False
     return {"status": status, "contradicted": contradicted, "prefix": prefix, "note": note, "match": match}
