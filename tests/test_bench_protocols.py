@@ -75,7 +75,7 @@ def test_energy_window_excludes_a_long_warmup(tmp_path):
     read = clock_counter(50.0)
     for warmup in (1, 50):
         timing = TimingConfig(warmup=warmup, min_iterations=10, max_iterations=10, round_iterations=10,
-                              time_budget_s=5)
+                              time_budget_s=5, repeats=1)  # one timed window: the warm-up's share is what is tested
         with energy.RaplMeter(tmp_path, read_uj=read, min_window_s=0) as meter:
             stats = run_protocol("stable", sleeper(10), timing, ProtocolSettings(), window=meter)
         s = meter.summary()
