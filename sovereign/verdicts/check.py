@@ -5,7 +5,6 @@ import json
 import logging
 import math
 
-import numpy as np
 import pandas as pd
 
 from ..io import read_table, write_parquet
@@ -397,7 +396,7 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
         res["reason"] = ref["prefix"] + res["reason"]
         match, match_note = device_match(claim, res, bench.hw)
         if ref["match"]:  # a run on other threads than the claim's cores: a class match, whatever the device
-            match, match_note = ref["match"], ("" if match == "class" and not ref["note"] else "")
+            match = ref["match"]
         match_note += ref["note"]
         if contradicted and match == "class" and not cfg.count_class_matches:
             # symmetric with counts_as_verified: another CPU (or GPU) of the class can neither verify nor refute

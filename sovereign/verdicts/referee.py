@@ -61,7 +61,7 @@ def _threads(claim: dict, rows: pd.DataFrame) -> str:
 
 def referee_notes(claim: dict, res: dict, bench: Bench, tol: float, contradicted: bool) -> dict:
     """The check's status, contradiction, match override and reason additions after the referee's checks."""
-    status, prefix, note, match = res["status"], "", "", None
+    status, note, match = res["status"], "", None
     if status not in DECIDED:
         return {"status": status, "contradicted": False, "prefix": "", "note": "", "match": None}
     rows = used_rows(bench, res)
@@ -79,4 +79,4 @@ def referee_notes(claim: dict, res: dict, bench: Bench, tol: float, contradicted
         # an unconfirmed row may fail to reproduce a claim; it never contradicts one
         note += f"; not counted as a contradiction: {what}" if contradicted else f"; {what}"
         contradicted = False
-    return {"status": status, "contradicted": contradicted, "prefix": prefix, "note": note, "match": match}
+    return {"status": status, "contradicted": contradicted, "prefix": "", "note": note, "match": match}
