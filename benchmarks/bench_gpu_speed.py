@@ -76,13 +76,17 @@ def reference(model, x, device: DeviceSpec):
     import torch
 
     dev = torch.device("cuda" if device.kind == "cuda" else "cpu")
-    if device.kind == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    m = model.to(dev).eval()
-    with torch.no_grad():
-        out = m(x.to(dev)).float().cpu()
-    model.to("cpu")
+    # TF32 off for the reference only: the flags are global, and a tf32 variant built before this call
+    # must still run with TF32 (else its rows are FP32 numbers labelled tf32)
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
+    try:
+        m = model.to(dev).eval()
+        with torch.no_grad():
+            out = m(x.to(dev)).float().cpu()
+    finally:
+        torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
+        model.to("cpu")
     return out
 
 

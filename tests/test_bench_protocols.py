@@ -75,8 +75,8 @@ def test_energy_window_excludes_a_long_warmup(tmp_path):
     read = clock_counter(50.0)
     for warmup in (1, 50):
         timing = TimingConfig(warmup=warmup, min_iterations=10, max_iterations=10, round_iterations=10,
-                              time_budget_s=5)
-        with energy.RaplMeter(tmp_path, read_uj=read) as meter:
+                              time_budget_s=5, repeats=1)  # one timed window: the warm-up's share is what is tested
+        with energy.RaplMeter(tmp_path, read_uj=read, min_window_s=0) as meter:
             stats = run_protocol("stable", sleeper(10), timing, ProtocolSettings(), window=meter)
         s = meter.summary()
         assert s["energy_source"] == "rapl" and s["energy_note"] == "" and s["energy_segments"] == 1
@@ -91,7 +91,7 @@ def test_energy_window_excludes_a_long_warmup(tmp_path):
 
 def test_deepgap_warmups_between_repeats_are_not_counted(tmp_path):
     FakeRapl(tmp_path, watts=20.0)
-    with energy.RaplMeter(tmp_path, read_uj=clock_counter(20.0)) as meter:
+    with energy.RaplMeter(tmp_path, read_uj=clock_counter(20.0), min_window_s=0) as meter:
         stats = run_protocol("deepgap", sleeper(5), TimingConfig(),
                              ProtocolSettings(deepgap=DeepGapSettings(warmup=40, iterations=10, repeats=3)),
                              window=meter)
@@ -104,15 +104,15 @@ def test_deepgap_warmups_between_repeats_are_not_counted(tmp_path):
 def test_rapl_counter_wraparound_and_missing_counters(tmp_path):
     near_top = 10**6 - 2000  # wraps after 2 mJ; the meter must add, not subtract
     FakeRapl(tmp_path / "a", watts=5.0, range_uj=10**6, start_uj=near_top)
-    with energy.RaplMeter(tmp_path / "a", read_uj=clock_counter(5.0, 10**6, near_top)) as meter:
+    with energy.RaplMeter(tmp_path / "a", read_uj=clock_counter(5.0, 10**6, near_top), min_window_s=0) as meter:
         with meter.segment():
             time.sleep(0.05)
     s = meter.summary()
     assert s["energy_j"] == pytest.approx(5.0 * s["energy_window_s"], rel=0.05)  # 0.25 J across the wrap
     # the files themselves are read when no reader is given (a static counter: zero energy, not an error)
-    files = energy.RaplMeter(tmp_path / "a")
+    files = energy.RaplMeter(tmp_path / "a", min_window_s=0)
     with files, files.segment():
-        time.sleep(0.01)
+        time.sleep(0.02)
     assert files.summary()["energy_j"] == 0 and files.summary()["energy_note"] == ""
     empty = energy.RaplMeter(tmp_path / "none")
     with empty, empty.segment():
@@ -123,12 +123,12 @@ def test_rapl_counter_wraparound_and_missing_counters(tmp_path):
 
 def test_window_shorter_than_the_update_period_has_no_energy(tmp_path):
     with FakeRapl(tmp_path, watts=5.0):
-        meter = energy.RaplMeter(tmp_path)
+        meter = energy.RaplMeter(tmp_path, min_window_s=0)
         meter.update_period_s = 0.5
         with meter, meter.segment():
             time.sleep(0.01)
     s = meter.summary()
-    assert s["energy_j"] is None and "shorter than the rapl sensor's update period (0.5 s)" in s["energy_note"]
+    assert s["energy_j"] is None and "too short for energy: it needs at least 5 s" in s["energy_note"]
 
 
 def test_p99_needs_100_samples():
@@ -210,19 +210,20 @@ def test_each_protocol_yields_a_row(protocol_rows):
     dg = df.loc["deepgap"]
     assert dg.iterations == 300 and dg.repeats == 3 and dg.iterations_per_repeat == 100 and dg.stop_reason == "fixed"
     medians = [float(x) for x in dg.repeat_medians_ms.split(",")]
-    assert len(medians) == 3 and dg.latency_ms_p50 == pytest.approx(sorted(medians)[1], abs=1e-5)  # medians written to 5 decimals
+    assert len(medians) == 3 and dg.latency_ms_p50 == pytest.approx(sorted(medians)[1], rel=1e-5)  # medians written to 6 digits
     assert dg.latency_ms_p99 is not None and not pd.isna(dg.latency_ms_p99)  # 300 samples: p99 is reported
     ml = df.loc["mlperf"]
     assert ml.timed_wall_s >= 0.5 and ml.iterations >= 50 and ml.stop_reason == "min_duration"
     assert ml.early_stopping_p90_ms >= ml.latency_ms_p90 or ml.early_stopping_p90_note
     st = df.loc["stable"]
-    assert st.iterations <= 30 and pd.isna(st.latency_ms_p99) and st.latency_ms_p99_note.startswith("p99 needs")
+    # three repeats of at most 30 timed iterations each: too few samples for p99
+    assert st.repeats == 3 and st.iterations <= 90 and pd.isna(st.latency_ms_p99)
+    assert st.latency_ms_p99_note.startswith("p99 needs")
 
 
-def test_cpu_rows_get_energy_of_their_window(protocol_rows):
+def test_cpu_rows_measure_their_window_and_report_no_energy_under_ten_seconds(protocol_rows):
+    # the arithmetic of a long enough window is tested with the meter itself (min_window_s=0) above
     for protocol, r in protocol_rows.iterrows():
-        assert r.energy_source == "rapl" and r.energy_note == "", protocol
+        assert r.energy_source == "rapl" and r.energy_window_s < 10, protocol
         assert r.energy_window_s == pytest.approx(r.timed_wall_s, rel=0.1), protocol
-        # 40 W over the window, spread over the images timed in it
-        # (the fake counter's writer thread may lag a little behind the clock on a loaded machine)
-        assert r.energy_j_per_item == pytest.approx(40.0 * r.energy_window_s / r.iterations, rel=0.25), protocol
+        assert pd.isna(r.energy_j_per_item) and "too short for energy" in r.energy_note, protocol

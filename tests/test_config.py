@@ -35,7 +35,7 @@ def test_defaults_fill_omitted_sections_and_are_not_shared(base_config):
     for study in base_config["studies"].values():
         study.pop("queries", None)
     cfg = validate_config(base_config)
-    assert cfg["bench"]["suites"]["cnn"]["timing"]["warmup"] == 10
+    assert cfg["bench"]["suites"]["cnn"]["timing"]["warmup"] == 5 and cfg["bench"]["suites"]["cnn"]["timing"]["repeats"] == 3
     assert cfg["studies"]["gpu"]["queries"] == cfg["studies"]["routing"]["queries"] == []
     assert cfg["studies"]["gpu"]["queries"] is not cfg["studies"]["routing"]["queries"]
 

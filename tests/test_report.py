@@ -53,7 +53,7 @@ def build_hostile_study(tmp_path: Path, reference: tuple = ()) -> dict:
     claims = [claim("c1", "2604.14552", "L4 throughput is 4 times the T4.", kind="ratio", metric="throughput",
                     value=4.0, unit="x", subject_device="l4", baseline_device="t4"),
               claim("c2", "2604.14552", HOSTILE_SENTENCE, kind="absolute", metric="throughput", value=8000,
-                    unit="images/s", qualifier="up_to", subject_device="l4"),
+                    unit="images/s", qualifier="up_to", subject_device="l4", subject_model="resnet18"),
               claim("c3", "1903.07486", "A T4 runs ResNet-50 with TensorRT INT8.", kind="absolute", metric="throughput",
                     value=6036, unit="images/s", subject_device="t4", subject_model="resnet50",
                     subject_backend="tensorrt", subject_precision="int8")]

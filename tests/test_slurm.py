@@ -385,7 +385,7 @@ def test_every_rule_runs_in_a_pinned_conda_env_of_its_stage_family():
         rules.update(_rule_blocks(smk.read_text()))
     assert rules
     for rule, body in rules.items():
-        if rule in ("bench_cnn", "bench_moe"):  # the device's kind picks the env (tests/test_workflow_lint.py)
+        if rule in ("bench_cnn", "bench_moe", "bench_llm"):  # the device's kind picks the env (tests/test_workflow_lint.py)
             assert re.search(r"^\s+lambda wc: BENCH_ENVS\[", body, re.M), f"rule {rule}: conda by device kind"
             continue
         m = re.search(r"^\s+conda:\s+\"\.\./envs/([\w-]+)\.yaml\"", body, re.M)

@@ -65,7 +65,7 @@ def test_unavailable_backend_is_named_with_the_rows_reason():
 def test_up_to_takes_the_best_over_open_dimensions_and_implausible_numbers_are_flagged():
     rows = cnn_rows("l4", 4.0)  # best: fp16 at batch 64 = 7968.75 items/s
     claims = [claim("u", "p1", "up to 8,000 images/s on L4", kind="absolute", metric="throughput", value=8000,
-                    unit="images/s", qualifier="up_to", subject_device="l4"),
+                    unit="images/s", qualifier="up_to", subject_device="l4", subject_model="resnet18"),
               claim("x", "p1", "ResNet-50 at 90,000 images/s on an L4", kind="absolute", metric="throughput",
                     value=90000, unit="images/s", subject_device="l4", subject_model="resnet50")]
     got = run(claims, rows)

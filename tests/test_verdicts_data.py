@@ -59,7 +59,9 @@ def bench_row(device: str, model: str, backend: str, precision: str, batch: int,
            "latency_ms_p99": lat * 1.1 if lat else None, "throughput_ips": ips if status == "ok" else None,
            "peak_mem_mb": 100.0, "energy_j_per_item": None, "iterations": 50, "origin": "run",
            "hardware": "Test CPU" if cpu else gpu_name, "hardware_kind": "cpu" if cpu else "gpu",
-           "cpu_model": "Test CPU", "run_id": "testrun00001"}
+           "cpu_model": "Test CPU", "run_id": "testrun00001",
+           # three agreeing repeats: a measurement that may decide a contradiction (tests override it)
+           "repeats": 3, "confirmed": status == "ok", "confirm_note": ""}
     row.update(extra)
     return row
 

@@ -47,13 +47,20 @@ def test_choose_protocol_prefers_the_papers_then_stable():
     assert choose_protocol(pd.Series([], dtype=object), "mlperf") == (None, "")
 
 
-@pytest.mark.parametrize("paper,protocol,measured", [("2604.14552", "deepgap", 1000.0), ("1512.03385", "stable", 500.0),
-                                                     ("1911.02549", "stable", 500.0)])
+@pytest.mark.parametrize("paper,protocol,measured", [("2604.14552", "deepgap", 1000.0), ("1512.03385", "stable", 950.0),
+                                                     ("1911.02549", "stable", 950.0)])
 def test_check_uses_the_papers_protocol_rows(paper, protocol, measured):
-    got = check([absolute(paper)], rows({"stable": 500.0, "deepgap": 1000.0}))
+    got = check([absolute(paper)], rows({"stable": 950.0, "deepgap": 1000.0}))
     assert got["measured_value"] == pytest.approx(measured)
     assert f"protocol {protocol}" in got["reason"]
-    assert (got["status"] == "REPRODUCED") == (measured == 1000.0)
+    assert got["status"] == "REPRODUCED"
+
+
+@pytest.mark.parametrize("paper", ["2604.14552", "1512.03385"])
+def test_protocols_that_disagree_beyond_the_tolerance_decide_nothing(paper):
+    got = check([absolute(paper)], rows({"stable": 500.0, "deepgap": 1000.0}))
+    assert got["status"] == "UNTESTABLE" and not got["contradicted"]
+    assert "the point decides nothing: its protocols disagree" in got["reason"] and "100% apart" in got["reason"]
 
 
 def test_rows_without_a_protocol_column_count_as_stable():

@@ -202,7 +202,8 @@ def test_cpu_baseline_ratio_uses_one_cpu_model_at_a_time():
 def test_compiled_pytorch_answers_only_claims_about_compilation():
     rows = cnn_rows("l4", 4.0) + cnn_rows("l4", 8.0, backend="torch_compile")
     eager = claim("e", "p1", "PyTorch on the L4 reaches up to 16,000 images/s.", kind="absolute", metric="throughput",
-                  value=16000, unit="images/s", qualifier="up_to", subject_device="l4", subject_backend="pytorch")
+                  value=16000, unit="images/s", qualifier="up_to", subject_device="l4", subject_backend="pytorch",
+                  subject_model="resnet18")
     compiled = dict(eager, claim_id="c", sentence="With torch.compile, PyTorch on the L4 reaches up to 16,000 images/s.")
     got = check([eager, compiled], rows)
     assert got.loc["e", "status"] == "NOT_REPRODUCED" and got.loc["e", "measured_value"] == pytest.approx(7968.75)
@@ -213,7 +214,8 @@ def test_memory_format_is_a_dimension_the_best_over_names():
     rows = [dict(r, memory_format="nchw") for r in cnn_rows("l4", 4.0, precisions=("fp16",))] + \
         [dict(r, memory_format="channels_last") for r in cnn_rows("l4", 5.0, precisions=("fp16",))]
     c = claim("m", "p1", "The L4 reaches up to 10,000 images/s in FP16.", kind="absolute", metric="throughput",
-              value=10000, unit="images/s", qualifier="up_to", subject_device="l4", subject_precision="fp16")
+              value=10000, unit="images/s", qualifier="up_to", subject_device="l4", subject_precision="fp16",
+              subject_model="resnet18")
     got = check([c], rows).loc["m"]
     assert got["status"] == "REPRODUCED"
     assert "best over batch (1-64); setting (memory_format=channels_last, memory_format=nchw)" in got["reason"]

@@ -1,7 +1,8 @@
 """Named measurement protocols: how one point is timed, recorded as `protocol` in every row.
 
 - `stable`: the adaptive rule of `tracker.measure` (rounds until the medians agree), with a
-  minimum timed duration.
+  minimum timed duration, run `timing.repeats` times; the repeats' medians must agree within
+  `timing.repeat_spread` for the point to be stable and confirmed.
 - `deepgap`: the DEEP-GAP method: 20 warm-up and 100 timed iterations, repeated 3 times;
   throughput from the median latency (here the median of the three repeats' medians).
 - `mlperf`: MLPerf single-stream style: one query after the other for at least a minimum
@@ -17,7 +18,8 @@ import time
 from dataclasses import dataclass, field, fields
 
 from .errors import BenchConfigError
-from .tracker import LatencyStats, LatencyTracker, NoWindow, TimingConfig, measure, relative_spread, synchronize
+from .tracker import (LatencyStats, LatencyTracker, NoWindow, TimingConfig, confirmation, measure_repeated,
+                      relative_spread, synchronize)
 
 PROTOCOLS = ("stable", "deepgap", "mlperf")
 
@@ -129,7 +131,7 @@ def early_stopping_bound(sorted_ms: list[float], percentile: float, confidence: 
     return sorted_ms[n - 1 - lo], ""
 
 
-def _deepgap(fn, s: DeepGapSettings, timer: str, window, stream) -> LatencyStats:
+def _deepgap(fn, s: DeepGapSettings, timer: str, window, stream, bound: float = 0.10) -> LatencyStats:
     samples: list[float] = []
     medians: list[float] = []
     wall = 0.0
@@ -147,9 +149,11 @@ def _deepgap(fn, s: DeepGapSettings, timer: str, window, stream) -> LatencyStats
         medians.append(statistics.median(tracker.samples_ms))
         samples.extend(tracker.samples_ms)
     spread = relative_spread(medians) if len(medians) > 1 else 0.0
+    # the fixed iteration count is DEEP-GAP's own minimum, so every repeat meets it; the medians must agree
+    confirmed, note = confirmation(medians, [True] * len(medians), bound)
     extra = {"repeats": s.repeats, "iterations_per_repeat": s.iterations, "protocol_warmup": s.warmup,
-             "repeat_medians_ms": ",".join(f"{m:.6g}" for m in medians)}
-    return LatencyStats.from_samples(samples, wall, stable=True, spread=spread, stop_reason="fixed",
+             "repeat_medians_ms": ",".join(f"{m:.6g}" for m in medians), "confirmed": confirmed, "confirm_note": note}
+    return LatencyStats.from_samples(samples, wall, stable=spread <= bound, spread=spread, stop_reason="fixed",
                                      protocol="deepgap", median_ms=statistics.median(medians), extra=extra)
 
 
@@ -168,7 +172,8 @@ def _mlperf(fn, s: MlperfSettings, timer: str, window, stream, clock=time.perf_c
     wall = clock() - t0
     ordered = sorted(tracker.samples_ms)
     extra = {"mlperf_min_duration_s": float(s.min_duration_s), "mlperf_min_queries": s.min_queries,
-             "protocol_warmup": s.warmup, "early_stopping_confidence": s.confidence}
+             "protocol_warmup": s.warmup, "early_stopping_confidence": s.confidence, "repeats": 1,
+             "confirmed": False, "confirm_note": "mlperf times one long pass, not repeats: unconfirmed"}
     for p in s.percentiles:
         bound, note = early_stopping_bound(ordered, p, s.confidence)
         extra[f"early_stopping_p{p:g}_ms"] = bound
@@ -182,9 +187,9 @@ def run_protocol(name: str, fn, timing: TimingConfig, settings: ProtocolSettings
     """Time `fn` with protocol `name`; `window.segment()` brackets timed iterations only (never warm-up)."""
     window = window or NoWindow()
     if name == "stable":
-        return measure(fn, timing, timer, window=window, stream=stream)
+        return measure_repeated(fn, timing, timer, window=window, stream=stream)
     if name == "deepgap":
-        return _deepgap(fn, settings.deepgap, timer, window, stream)
+        return _deepgap(fn, settings.deepgap, timer, window, stream, timing.repeat_spread)
     if name == "mlperf":
         return _mlperf(fn, settings.mlperf, timer, window, stream)
     raise BenchConfigError(f"unknown protocol {name!r}; use one of {list(PROTOCOLS)}")

@@ -91,6 +91,9 @@ class BenchResult:
             "stop_reason": st.stop_reason if st else "",
             "protocol": st.protocol if st else self.protocol,
             "latency_ms_p99_note": (st.p99_note if st else ""),
+            "latency_ms_p90_note": (st.p90_note if st else ""),
+            # a point that did not run was not repeated: it confirms nothing
+            "repeats": 0, "confirmed": False, "confirm_note": "" if st else f"no measurement ({self.status})",
         })
         if st:
             row.update(st.extra)

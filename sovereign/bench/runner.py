@@ -8,6 +8,7 @@ device entry names and the entry allows that.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -107,6 +108,20 @@ def _measure_point(backend, job: CnnJob, batch: int, uuid: str, protocol: str = 
     return stats, peak, meter.summary(), built
 
 
+def _threads(backend, job: CnnJob) -> dict:
+    """Threads this job's backend computes with, the cores the host has, and torch's thread count after load."""
+    info = backend.info or {}
+    used = info.get("ort_threads") if job.backend == "onnxruntime" else info.get("torch_threads_used")
+    out = {"threads_used": int(used or job.device.cpus), "cores_present": os.cpu_count() or 0}
+    try:
+        import torch
+
+        out["torch_threads"] = torch.get_num_threads()
+    except ImportError:
+        pass
+    return out
+
+
 def _point_row(backend, job: CnnJob, batch: int, protocol: str, uuid: str, mismatch: str, point: dict) -> dict:
     """One (batch, protocol) row: measured, or `oom`/`error` with the exception."""
     extras = point["extras"]
@@ -194,6 +209,8 @@ def _run_pass(job: CnnJob, reported_gpu_name: str | None = None, progress: bool 
         log.exception("%s on %s: %s", job.name, job.device.name, reason)
         return rows_for_all(status, reason), {**report, "status": status, "reason": reason}
     load_s = time.perf_counter() - t0
+    # threads are set by the backend's load: read them now, not when the environment was collected
+    env.update(_threads(backend, job))
     try:
         agreement = _agreement(backend, model, job.suite)
     except Exception as exc:  # keep measuring; the rows say agreement could not be checked

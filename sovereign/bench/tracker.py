@@ -12,13 +12,16 @@ import contextlib
 import math
 import statistics
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Callable
 
 from .errors import BenchConfigError
 
 
-_MINIMUM = {"warmup": 0, "min_iterations": 1, "max_iterations": 1, "round_iterations": 1, "stable_rounds": 2}
+_MINIMUM = {"warmup": 0, "min_iterations": 1, "max_iterations": 1, "round_iterations": 1, "stable_rounds": 2,
+            "repeats": 1}
+# Independent repeats a point needs before it may decide a claim against it (a contradiction).
+CONFIRM_REPEATS = 3
 
 
 @dataclass
@@ -33,9 +36,11 @@ class TimingConfig:
     rel_spread: float = 0.05
     time_budget_s: float = 30.0
     min_duration_s: float = 0.0
+    repeats: int = CONFIRM_REPEATS
+    repeat_spread: float = 0.10
 
     def __post_init__(self):
-        for name in ("warmup", "min_iterations", "max_iterations", "round_iterations", "stable_rounds"):
+        for name in ("warmup", "min_iterations", "max_iterations", "round_iterations", "stable_rounds", "repeats"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < _MINIMUM[name]:
                 raise BenchConfigError(f"timing key '{name}': expected an integer >= {_MINIMUM[name]}, got {value!r}")
@@ -48,6 +53,8 @@ class TimingConfig:
         # a minimum above the time budget is capped by it (the budget always ends a point)
         if not (isinstance(self.min_duration_s, (int, float)) and self.min_duration_s >= 0):
             raise BenchConfigError(f"timing key 'min_duration_s': expected a number >= 0, got {self.min_duration_s!r}")
+        if not (isinstance(self.repeat_spread, (int, float)) and 0 < self.repeat_spread < 1):
+            raise BenchConfigError(f"timing key 'repeat_spread': expected a number in (0, 1), got {self.repeat_spread!r}")
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:
@@ -59,8 +66,8 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-# Fewest samples for which a tail percentile is more than the largest sample or two (p99: 1 in 100).
-TAIL_MIN_SAMPLES = {99: 100}
+# Fewest samples for which a tail percentile is more than the largest sample or two (p90: 1 in 10, p99: 1 in 100).
+TAIL_MIN_SAMPLES = {90: 10, 99: 100}
 
 
 def tail_percentile(sorted_values: list[float], q: int) -> tuple[float | None, str]:
@@ -84,7 +91,7 @@ class LatencyStats:
     """Summary of one point's timed iterations, built once from the raw samples (milliseconds)."""
 
     median_ms: float
-    p90_ms: float
+    p90_ms: float | None
     p99_ms: float | None
     mean_ms: float
     std_ms: float
@@ -97,6 +104,7 @@ class LatencyStats:
     stop_reason: str
     p99_note: str = ""
     protocol: str = "stable"
+    p90_note: str = ""
     extra: dict = field(default_factory=dict)
     samples_ms: tuple = field(default=(), repr=False)
 
@@ -108,8 +116,9 @@ class LatencyStats:
         if not samples_ms:
             raise ValueError("no timed iterations to summarise")
         s = sorted(samples_ms)
+        p90, p90_note = tail_percentile(s, 90)
         p99, p99_note = tail_percentile(s, 99)
-        return cls(median_ms=statistics.median(s) if median_ms is None else median_ms, p90_ms=_percentile(s, 90),
+        return cls(median_ms=statistics.median(s) if median_ms is None else median_ms, p90_ms=p90, p90_note=p90_note,
                    p99_ms=p99, p99_note=p99_note,
                    mean_ms=statistics.fmean(s), std_ms=statistics.pstdev(s) if len(s) > 1 else 0.0,
                    min_ms=s[0], max_ms=s[-1], iterations=len(s), wall_s=wall_s, stable=stable,
@@ -211,7 +220,8 @@ def _stable_loop(fn, cfg: TimingConfig, tracker: LatencyTracker, clock) -> Laten
             with tracker:
                 fn()
             n = len(samples)
-            if n >= cfg.max_iterations:
+            # the iteration cap ends a point only once its minimum duration has been timed
+            if n >= cfg.max_iterations and clock() - t0 >= cfg.min_duration_s:
                 reason = "max_iterations"
                 break
             if n >= 3 and clock() - t0 >= cfg.time_budget_s:
@@ -224,3 +234,40 @@ def _stable_loop(fn, cfg: TimingConfig, tracker: LatencyTracker, clock) -> Laten
                 reason = "stable"
     wall = clock() - t0
     return tracker.result(wall, stable=reason == "stable", spread=spread, stop_reason=reason)
+
+
+def confirmation(medians: list[float], met: list[bool], bound: float, need: int = CONFIRM_REPEATS) -> tuple[bool, str]:
+    """(confirmed, why not): at least `need` repeats, each meeting its protocol's minimums, medians within `bound`."""
+    if len(medians) < need:
+        return False, f"{len(medians)} repeat(s); a confirmed point needs {need}"
+    short = [str(i + 1) for i, ok in enumerate(met) if not ok]
+    if short:
+        return False, f"repeat(s) {', '.join(short)} below the protocol's minimum duration or sample count"
+    spread = relative_spread(medians)
+    if spread > bound:
+        return False, f"repeats disagree: median spread {spread:.1%} > {bound:.0%}"
+    return True, ""
+
+
+def measure_repeated(fn: Callable[[], object], cfg: TimingConfig, timer: str = "cpu",
+                     clock: Callable[[], float] = time.perf_counter, window=None, stream=None) -> LatencyStats:
+    """`cfg.repeats` independent runs of `measure` (each with its warm-up and minimums); the point's median is the
+    median of the repeat medians, and it is stable and confirmed only when the repeats agree within
+    `cfg.repeat_spread` (a transient disturbance lands in one repeat and shows as disagreement)."""
+    # the first repeat warms the point up; later ones need only a few calls to leave the timer's own state behind
+    later = replace(cfg, warmup=min(cfg.warmup, 2))
+    runs = [measure(fn, cfg if i == 0 else later, timer, clock=clock, window=window, stream=stream)
+            for i in range(cfg.repeats)]
+    medians = [r.median_ms for r in runs]
+    met = [r.wall_s >= cfg.min_duration_s and r.iterations >= cfg.min_iterations for r in runs]
+    confirmed, note = confirmation(medians, met, cfg.repeat_spread)
+    spread = relative_spread(medians) if len(runs) > 1 else runs[0].spread
+    agree = len(runs) == 1 or spread <= cfg.repeat_spread
+    reasons = sorted({r.stop_reason for r in runs})
+    samples = [x for r in runs for x in r.samples_ms]
+    extra = {"repeats": len(runs), "repeat_medians_ms": ",".join(f"{m:.6g}" for m in medians),
+             "repeat_stop_reasons": ",".join(r.stop_reason for r in runs), "confirmed": confirmed,
+             "confirm_note": note}
+    return LatencyStats.from_samples(samples, sum(r.wall_s for r in runs), stable=all(r.stable for r in runs) and agree,
+                                     spread=spread, stop_reason=",".join(reasons), protocol="stable",
+                                     median_ms=statistics.median(medians), extra=extra)

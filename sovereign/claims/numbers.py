@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ..units import MICRO
+
 # One character in, one character out: offsets into the prepared text are offsets into the sentence.
 _PREP = str.maketrans({"\u2013": "-", "\u2014": "-", "\u2012": "-", "\u2212": "-", "\u2010": "-", "\u2011": "-",
                        "\u00d7": "x", "\u03bc": "\u00b5", "\u2248": "~", "\u2264": "<", "\u2265": ">",
@@ -28,7 +30,7 @@ _UNITS = [
     (r"\s*(?:queries|requests|reqs?|sequences|sentences)\s*(?:/\s*s\b|per\s+second\b)|\s*(?:qps|QPS|rps|RPS)\b", "queries/s", "throughput"),
     (r"\s*(?:(?:output|generated|input|prompt)\s+)?(?:tokens?|tok)\s*(?:/\s*s\b|per\s+second\b|/\s*sec\b)", "tokens/s", "throughput"),
     (r"\s*(?:ms|msec|milliseconds?)\b", "ms", "time"),
-    (r"\s*(?:[uµ]s|usec|microseconds?)\b", "\u00b5s", "time"),
+    (rf"\s*(?:[{MICRO}]s|usec|microseconds?)\b", "\u00b5s", "time"),  # NFKC turns the micro sign into Greek mu
     (r"\s*(?:ns|nanoseconds?)\b", "ns", "time"),
     (r"\s*(?:s|sec|secs|seconds?)\b(?!/)", "s", "time"),
     (r"\s*(?:minutes?|mins?)\b", "min", "time"),

@@ -5,16 +5,18 @@ import json
 import logging
 import math
 
-import numpy as np
 import pandas as pd
 
 from ..io import read_table, write_parquet
+from ..units import UnitError, to_ms
+from .compare import claimed_speedup, contradicts, decide, percent_of, qualifier_of, range_fields
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware, resolve_named_cpus
 from .llm_checks import check_llm
 from .match import GENERIC_TOPK, ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
 from .protocols import check_with_protocol
+from .referee import referee_notes
 from .settings import CheckConfig
 
 log = logging.getLogger(__name__)
@@ -40,19 +42,16 @@ CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value
                  "conditional_rows", "match"]
 
 
-def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None) -> dict:
+def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None, **extra) -> dict:
     ratio = measured / claimed if measured is not None and claimed not in (None, 0) else None
     return {"status": status, "reason": reason, "claimed_value": claimed, "measured_value": measured,
             "ratio": ratio, "bench_rows": json.dumps(sorted(set(rows))), "claimed_low": low, "claimed_high": high,
-            "measured_utilization": util}
+            "measured_utilization": util, **extra}
 
 
-def _within(measured: float, claimed: float, qualifier: str | None, tol: float) -> bool:
-    if qualifier == "at_least":
-        return measured >= claimed * (1 - tol)
-    if qualifier == "at_most":
-        return measured <= claimed * (1 + tol)
-    return abs(measured / claimed - 1) <= tol if claimed else abs(measured) <= tol
+def _num(v: float) -> str:
+    """10,840 for large figures, 4 significant digits for small ones (never 1.084e+04)."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
 
 
 def _column(metric: str, bench: Bench) -> tuple[str | None, bool, str | None]:
@@ -79,18 +78,25 @@ def _suite_for(claim: dict) -> str | None:
 
 
 def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
-    """An absolute figure against the best matching measurement over the dimensions the claim leaves open."""
+    """An absolute figure against the range of matching measurements over the dimensions the claim leaves open."""
     metric, value = claim["metric"], as_number(claim.get("value"))
     col, higher, why = _column(metric, bench)
     if why or value is None:
         return _result("UNTESTABLE", why or "the claim carries no value", value)
     if clean(claim.get("unit")) == "%":
         return _result("UNTESTABLE", f"a {metric} share in % is not measured by the suites", value)
-    value = _to_ms(value, claim.get("unit")) if not higher else value
+    if not higher:
+        try:
+            value = to_ms(value, claim.get("unit"))
+        except UnitError as exc:
+            return _result("UNTESTABLE", str(exc), value)
     s, gpu_only = _prep_side(side(claim, "subject"))
     suite = _suite_for(claim)
     if suite != ROUTING_SUITE and not s.get("device"):
         return _result("UNTESTABLE", "the claim names no device, and an absolute figure depends on the hardware", value)
+    if suite != ROUTING_SUITE and not s.get("model"):
+        return _result("UNTESTABLE", "the claim names no model (nor does its context), and an absolute figure "
+                       "depends on the model", value)
     if suite != ROUTING_SUITE and bench.hw.is_cpu(s["device"]) and bench.hw.resolve(s["device"]) is None:
         measured = sorted({str(g) for g in bench.df.loc[bench.df["_cpu"], "_hw"].dropna()})
         return _result("UNTESTABLE", f"the claim's CPU is not identified ('{s['device']}') and an absolute figure "
@@ -101,18 +107,19 @@ def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
     rows = sel.rows[sel.rows[col].notna()]
     if rows.empty:
         return _result("UNTESTABLE", f"matching rows carry no {col}", value)
-    best = rows.loc[rows[col].idxmax() if higher else rows[col].idxmin()]
-    measured = float(best[col])
-    ok = _within(measured, value, clean(claim.get("qualifier")), cfg.tolerance)
-    over = best_over(rows, s)
-    reason = (f"measured {measured:,.4g} vs claimed {value:,.4g} ({metric}) at {row_key(best)}"
-              f"{over} ({len(rows)} rows)")
-    return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, value, measured, [row_key(best)])
-
-
-def _to_ms(value: float, unit) -> float:
-    u = clean(unit) or "ms"
-    return value / 1000 if u in ("us", "µs", "μs") else value * 1000 if u in ("s", "sec") else value
+    q = qualifier_of(clean(claim.get("qualifier")))
+    vals = {i: float(v) for i, v in rows[col].items()}
+    ok, pick = decide(vals, value, q, cfg.tolerance, best_is_max=higher)
+    used = rows.loc[pick]
+    measured = vals[pick]
+    lo, hi = min(vals.values()), max(vals.values())
+    keys = [row_key(used)] if ok else [row_key(r) for _, r in rows.iterrows()]
+    what = "best" if q == "up_to" else "closest"
+    reason = (f"measured {_num(measured)} vs claimed {_num(value)} ({metric}, {q}) at {row_key(used)}, the {what} of "
+              f"{len(rows)} admissible rows{best_over(rows, s, 'best over' if q == 'up_to' else 'range over')}; measured range {_num(lo)}-{_num(hi)}"
+              + ("" if ok else "; no admissible configuration within tolerance"))
+    return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, value, measured, keys,
+                   **range_fields(value, vals.values(), q, lower_is_best=not higher))
 
 
 def _sides(claim: dict, cfg: CheckConfig, hw: Hardware) -> tuple[dict, dict, bool]:
@@ -142,13 +149,16 @@ def _grouped_best(rows: pd.DataFrame, dims: list[str], col: str, higher: bool) -
 
 
 def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, percent: bool = False,
-                  claimed: float | None = None) -> dict:
-    """A ratio, change or speed-up claim against the ratio of matching subject and baseline measurements."""
+                  claimed: float | None = None, from_to: tuple | None = None) -> dict:
+    """A ratio, percent-change or from/to claim against the speed-ups of matching subject and baseline
+    measurements (compare.py states the rule)."""
     metric = claim.get("metric") or "throughput"
     metric = metric if metric in METRICS else "throughput"
     col, higher, why = _column(metric, bench)
     if why:
         return _result("UNTESTABLE", why, claimed)
+    if from_to is not None:
+        claimed = claimed_speedup(higher, v_from=from_to[0], v_to=from_to[1])
     if claimed is None:
         return _result("UNTESTABLE", "the claim states no single value to compare with")
     s, b, gpu_only = _sides(claim, cfg, hw)
@@ -165,18 +175,18 @@ def compare_sides(claim: dict, bench: Bench, cfg: CheckConfig, hw: Hardware, per
         return _result("UNTESTABLE", f"baseline: {sel_b.missing}", claimed)
     # a CPU baseline is one CPU: each measured CPU model is its own baseline, never pooled with another
     cpus = per_cpu(sel_b.rows)
+    args = (col, higher, cfg, percent, claimed)
     if len(cpus) > 1:
         # a CPU subject (FP16 against FP32 on "the CPU") stays on the baseline's CPU too
         same = (lambda cpu: sel_s.rows[sel_s.rows["_hw"] == cpu]) if sel_s.rows["_cpu"].all() else (lambda cpu: sel_s.rows)
-        results = {cpu: _compare(claim, s, same(cpu), b, rows, col, higher, cfg, percent, claimed)
-                   for cpu, rows in cpus.items()}
+        results = {cpu: _compare(claim, s, same(cpu), b, rows, *args) for cpu, rows in cpus.items()}
         return per_cpu_result(results)
-    return _compare(claim, s, sel_s.rows, b, sel_b.rows, col, higher, cfg, percent, claimed)
+    return _compare(claim, s, sel_s.rows, b, sel_b.rows, *args)
 
 
 def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.DataFrame, col: str, higher: bool,
-             cfg: CheckConfig, percent: bool, claimed: float | None) -> dict:
-    """The ratio of one subject selection to one baseline selection, paired over the open dimensions."""
+             cfg: CheckConfig, percent: bool, claimed: float) -> dict:
+    """Speed-ups of one subject selection over one baseline selection, paired over the open dimensions."""
     if b.get("method") and b["method"] in GENERIC_TOPK and b_rows["_backend"].nunique() > 1:
         pick = cfg_routing_baseline(b_rows)
         b_rows = b_rows[b_rows["_backend"] == pick]
@@ -190,50 +200,43 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
     if not common:
         return _result("UNTESTABLE", f"no {'/'.join(dims)} measured for both subject and baseline", claimed)
     raw = {g: float(gs[g][col]) / float(gb[g][col]) for g in common if float(gb[g][col])}
-    # a ratio claim reads "x times better": invert lower-is-better metrics; percent changes stay raw
-    ratios = raw if percent or higher else {g: 1 / r for g, r in raw.items() if r}
-    if not ratios:
+    # one speed-up in the metric's direction for every kind of relative claim
+    speed = {g: (r if higher else 1 / r) for g, r in raw.items() if r}
+    if not speed:
         return _result("UNTESTABLE", "baseline measurements are zero", claimed)
-    q = clean(claim.get("qualifier"))
-    per_context = {}
-    if percent:
-        # a percent change is compared per context (phase, workload, dispatch), never pooled across them
-        ci = dims.index("ctx") if "ctx" in dims else None
-        by_ctx = {}
-        for g, r in ratios.items():
-            by_ctx.setdefault(g[ci] if ci is not None else "", {})[g] = r
-        for ctx, rs in sorted(by_ctx.items()):
-            vals = np.array(list(rs.values()))
-            pick = vals.min() if q == "up_to" and (claimed or 0) < 0 else vals.max() if q == "up_to" \
-                else float(np.median(vals))
-            per_context[ctx] = ((float(pick) - 1) * 100, min(rs, key=lambda g: abs(rs[g] - pick)))
-        # the context farthest from the claim is the one reported (all are in the reason)
-        worst = max(per_context, key=lambda c: abs(per_context[c][0] - (claimed or 0)))
-        measured, g_used = per_context[worst]
-    elif q in ("up_to", "at_most"):
-        g_used = max(ratios, key=ratios.get)
-        measured = ratios[g_used]
-    elif q == "at_least":
-        g_used = min(ratios, key=ratios.get)
-        measured = ratios[g_used]
-    else:  # exact/approx: the headline figure, at the subject's best configuration, against the baseline there
-        best_s = max(common, key=lambda g: gs[g][col]) if higher else min(common, key=lambda g: gs[g][col])
-        r = float(gs[best_s][col]) / float(gb[best_s][col])
-        measured, g_used = (r if higher else 1 / r), best_s
-        used = [row_key(gs[best_s]), row_key(gb[best_s])]
-    if percent or q in ("up_to", "at_most", "at_least"):
-        used = [row_key(gs[g_used]), row_key(gb[g_used])]
-    ok = claimed is not None and _within(measured, claimed, None if percent else q, cfg.tolerance)
+    target = claimed_speedup(higher, percent=claimed) if percent else claimed
+    if target is None:
+        return _result("UNTESTABLE", f"a change of {claimed:g}% leaves nothing to compare", claimed)
+    q = qualifier_of(clean(claim.get("qualifier")))
+    # a claim is decided per context (phase, workload, dispatch), never pooled across them
+    ci = dims.index("ctx") if "ctx" in dims else None
+    by_ctx: dict = {}
+    for g, r in speed.items():
+        by_ctx.setdefault(g[ci] if ci is not None else "", {})[g] = r
+    per_context = {ctx: decide(rs, target, q, cfg.tolerance) for ctx, rs in sorted(by_ctx.items())}
+    ok = all(h for h, _ in per_context.values())
+    # the context farthest from the claim is the one reported (all are in the reason)
+    worst = max(per_context, key=lambda c: (not per_context[c][0], abs(math.log(speed[per_context[c][1]] / target))
+                                            if speed[per_context[c][1]] > 0 and target > 0 else math.inf))
+    g_used = per_context[worst][1]
+    show = (lambda v: percent_of(v, higher)) if percent else (lambda v: v)
+    measured = show(speed[g_used])
     unit = "%" if percent else "x"
-    reason = (f"measured {measured:,.4g}{unit} vs claimed {claimed:,.4g}{unit}: {used[0]} against {used[1]}"
-              + (f" (paired over {', '.join(dims)}; {len(common)} pairs)" if dims else ""))
+    pairs = [g_used] if ok else list(speed)
+    used = sorted({k for g in pairs for k in (row_key(gs[g]), row_key(gb[g]))})
+    lo, hi = min(speed.values()), max(speed.values())
+    reason = (f"measured {measured:,.4g}{unit} vs claimed {claimed:,.4g}{unit} ({q}; speed-up {speed[g_used]:.3g}x vs "
+              f"{target:.3g}x, {'higher' if higher else 'lower'} {col} is better): {row_key(gs[g_used])} against "
+              f"{row_key(gb[g_used])}" + (f" (paired over {', '.join(dims)}; {len(speed)} pairs; speed-ups "
+                                          f"{lo:.3g}x-{hi:.3g}x)" if dims else ""))
+    if not ok and len(speed) > 1:
+        reason += "; no admissible pairing holds"
     if len(per_context) > 1:
-        holds = {c: claimed is not None and _within(v, claimed, None, cfg.tolerance) for c, (v, _) in per_context.items()}
-        ok = all(holds.values())
-        used = sorted({k for _, g in per_context.values() for k in (row_key(gs[g]), row_key(gb[g]))})
-        reason += "; per context: " + ", ".join(f"{c or 'all'} {v:+.1f}% ({'holds' if holds[c] else 'does not hold'})"
-                                                for c, (v, _) in per_context.items())
-    return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured, used)
+        reason += "; per context: " + ", ".join(
+            f"{c or 'all'} {show(speed[g]):+.1f}{unit} ({'holds' if h else 'does not hold'})"
+            for c, (h, g) in per_context.items())
+    return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured, used,
+                   **range_fields(target, speed.values(), q))
 
 
 def cfg_routing_baseline(rows: pd.DataFrame) -> str:
@@ -257,7 +260,8 @@ def check_batch_range(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
     if sel.missing:
         return _result("UNTESTABLE", sel.missing, mid, low=low, high=high)
     peaks, used, how = [], [], set()
-    for _, g in sel.rows.groupby(["_device", "_model", "_backend", "_precision", "_ctx"]):
+    # one series per configuration: a memory layout (or compile mode, CUDA graphs) is never mixed into another's
+    for _, g in sel.rows.groupby(["_device", "_hw", "_model", "_backend", "_precision", "_ctx", "_setting"], dropna=False):
         g = g.sort_values("batch_size").drop_duplicates("batch_size")
         if len(g) < 3:
             continue
@@ -320,8 +324,8 @@ def check_claim(claim: dict, bench: Bench, hw: Hardware, cfg: CheckConfig) -> di
         return compare_sides(claim, bench, cfg, bench.hw, claimed=as_number(claim.get("value")))
     if kind == "change":
         v_from, v_to = as_number(claim.get("value_from")), as_number(claim.get("value_to"))
-        if v_from and v_to is not None and clean(claim.get("unit")) != "%":
-            return compare_sides(claim, bench, cfg, bench.hw, claimed=v_to / v_from)
+        if v_from and v_to and clean(claim.get("unit")) != "%":
+            return compare_sides(claim, bench, cfg, bench.hw, from_to=(v_from, v_to))
         value = as_number(claim.get("value"))
         if value is None and v_from and v_to is not None:
             value = (v_to / v_from - 1) * 100
@@ -383,14 +387,27 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
         support_v, grounded = as_number(s.get("text_support")), s.get("numbers_grounded")
         grounded = None if grounded is None or (isinstance(grounded, float) and math.isnan(grounded)) else bool(grounded)
         ratio = res["ratio"]
+        rng = res.pop("_range", None)
         # a synthetic router on synthetic workloads can fail to reproduce a trained model's routing, never refute it
         synthetic = _suite_for(claim) == ROUTING_SUITE
-        contradicted = bool(res["status"] == "NOT_REPRODUCED" and ratio is not None and grounded is not False
-                            and not synthetic and (ratio <= 0 or ratio > contradiction_factor
-                                                   or ratio < 1 / contradiction_factor))
+        # contradicted: the claim lies outside the measured range of every admissible configuration by the factor
+        outside = contradicts(*rng, contradiction_factor) if rng else (ratio is not None and (
+            ratio <= 0 or ratio > contradiction_factor or ratio < 1 / contradiction_factor))
+        contradicted = bool(res["status"] == "NOT_REPRODUCED" and grounded is not False and not synthetic and outside)
         if synthetic and res["status"] == "NOT_REPRODUCED":
             res["reason"] += " (synthetic router and workloads: not counted as a contradiction)"
+        ref = referee_notes(claim, res, bench, cfg.tolerance, contradicted)
+        res["status"], contradicted = ref["status"], ref["contradicted"]
+        res["reason"] = ref["prefix"] + res["reason"]
         match, match_note = device_match(claim, res, bench.hw)
+        if ref["match"]:  # a run on other threads than the claim's cores: a class match, whatever the device
+            match = ref["match"]
+        match_note += ref["note"]
+        if contradicted and match == "class" and not cfg.count_class_matches:
+            # symmetric with counts_as_verified: another CPU (or GPU) of the class can neither verify nor refute
+            contradicted = False
+            match_note += ("; not counted as a contradiction: a class match measured another device than the claimed "
+                           "one (verdicts.count_class_matches)")
         reason = res["reason"] + match_note + (f"; plausibility: {plaus['reason']}" if plaus["reason"] else "") + (
             f"; conditional: {cond['finding']}" if cond.get("finding") else "")
         out.append({"study": study, "claim_id": claim["claim_id"], "status": res["status"],

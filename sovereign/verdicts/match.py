@@ -115,7 +115,7 @@ OVER = (("device", "_devlabel"), ("model", "model"), ("backend", "backend"), ("p
         ("batch", "batch_size"), ("setting", "_setting"))
 
 
-def best_over(rows: pd.DataFrame, s: dict) -> str:
+def best_over(rows: pd.DataFrame, s: dict, word: str = "best over") -> str:
     """', best over backend (onnxruntime, torch_eager); batch (1-64)': what a 'best' ranged over, where it varied."""
     parts = []
     for dim, col in OVER:
@@ -128,7 +128,20 @@ def best_over(rows: pd.DataFrame, s: dict) -> str:
             continue
         shown = f"{min(vals)}-{max(vals)}" if dim == "batch" else ", ".join(map(str, vals))
         parts.append(f"{dim} ({shown})")
-    return f", best over {'; '.join(parts)}" if parts else ""
+    return f", {word} {'; '.join(parts)}" if parts else ""
+
+
+def protocol_spread(df: pd.DataFrame) -> pd.Series:
+    """Per row: how far apart the protocols that measured its point are (max/min throughput - 1); 0 when one."""
+    out = pd.Series(0.0, index=df.index)
+    if "protocol" not in df.columns or df.empty or "throughput_ips" not in df.columns:
+        return out
+    ok = df[df["_ok"] & df["throughput_ips"].notna()]
+    proto = ok["protocol"].map(lambda p: clean(p) or "stable")
+    for _, g in ok.groupby([ok["_key"], ok["_setting"], ok["_ctx"], ok["_hw"].fillna("")]):
+        if proto[g.index].nunique() > 1 and g["throughput_ips"].min() > 0:
+            out[g.index] = float(g["throughput_ips"].max() / g["throughput_ips"].min() - 1)
+    return out
 
 
 @dataclass
@@ -178,6 +191,13 @@ class Bench:
         df["_devlabel"] = [sp or ("cpu:" + h if k == "cpu" and h else h or d)
                            for sp, h, k, d in zip(df["_spec"], df["_hw"], df["_hwkind"], df["_device"])]
         df["_key"] = [row_key(r) for r in df.to_dict("records")] if len(df) else pd.Series(dtype=str)
+        # a row decides a contradiction only when its repeats confirmed it; rows without a record did not
+        df["_confirmed"] = df["confirmed"].map(lambda v: v is True or v == 1 or clean(v) == "true") \
+            if "confirmed" in df.columns else False
+        df["_confirm_note"] = [(_text(n) or ("" if c else "no repeats recorded")) for n, c in
+                               zip(df["confirm_note"] if "confirm_note" in df.columns else [None] * len(df),
+                                   df["_confirmed"])]
+        df["_protocol_spread"] = protocol_spread(df)
         self.df = df.reset_index(drop=True)
 
     def _label(self, r) -> str:

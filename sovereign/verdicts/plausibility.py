@@ -3,8 +3,12 @@ from __future__ import annotations
 
 import math
 
+from ..units import UnitError, to_ms
 from .hardware import Hardware
 from .match import clean, parse_batch
+
+# No figure can need more than the device's whole peak, whatever verdicts.utilization_bound says.
+CEILING = 1.0
 
 BANDWIDTH_UNITS = {"tb/s": 1000.0, "gb/s": 1.0}
 
@@ -38,27 +42,39 @@ def implied_utilization(ips: float, device: str, model: str, precision: str | No
     which = "" if precision else " (highest peak, precision not stated)"
     arith = (f"{ips:,.0f} items/s x {gflop:g} GFLOP = {achieved:,.1f} {unit} = {util:.1%} of the {spec.key} "
              f"{prec} peak {tflops:g} {unit}{which}")
+    if util > CEILING:
+        return _out("implausible", util, f"{arith}, above the {cfg.utilization_bound:.0%} bound and above 100% of "
+                                         "the peak: impossible")
     if util > cfg.utilization_bound:
         return _out("implausible", util, f"{arith}, above the {cfg.utilization_bound:.0%} bound")
     return _out("plausible", util, arith)
 
 
-def device_ratio(claimed: float, dev_a: str, dev_b: str, precision: str | None, hw: Hardware, cfg) -> dict:
+def device_ratio(claimed: float, dev_a: str, dev_b: str, precision: str | None, hw: Hardware, cfg,
+                 precision_b: str | None = None) -> dict:
     """A claimed device-to-device ratio as utilisations: ratio = (u_a x peak_a) / (u_b x peak_b).
 
     Each side's utilisation of its peak lies in [utilization_min, utilization_bound]. The ratio is
     implausible only when no pair in those bounds produces it (above u_max peak_a / u_min peak_b), and
     questionable when, with the subject at u_max, the baseline would have to run under
-    `baseline_utilization_floor` of its peak. Without a stated precision the most favourable common one is used."""
+    `baseline_utilization_floor` of its peak. Each side is taken at its own precision (`precision` for the
+    subject, `precision_b` for the baseline, each defaulting to the other); without either, the most
+    favourable common one is used."""
     a, b = hw.resolve(dev_a), hw.resolve(dev_b)
     if a is None or b is None:
         return _out("unknown", None, f"no peak rates for {dev_a if a is None else dev_b} in config/devices.yaml")
-    precs = [precision] if precision else sorted(set(a.peak_tflops) & set(b.peak_tflops))
-    pairs = {}
-    for p in precs:
-        pa, pb = a.peak(p), b.peak(p)
-        if pa and pb:
-            pairs[pa[0]] = (pa[1], pb[1])
+    pa_name, pb_name = precision or precision_b, precision_b or precision
+    if pa_name:
+        pa, pb = a.peak(pa_name), b.peak(pb_name)
+        if not (pa and pb):
+            return _out("unknown", None, f"no {pa_name} peak for {a.key} or no {pb_name} peak for {b.key}")
+        pairs = {pa[0] if pa[0] == pb[0] else f"{pa[0]}/{pb[0]}": (pa[1], pb[1])}
+    else:
+        pairs = {}
+        for p in sorted(set(a.peak_tflops) & set(b.peak_tflops)):
+            pa, pb = a.peak(p), b.peak(p)
+            if pa and pb:
+                pairs[pa[0]] = (pa[1], pb[1])
     if not pairs:
         return _out("unknown", None, f"no common peak rates for {a.key} and {b.key}")
     prec, (peak_a, peak_b) = max(pairs.items(), key=lambda kv: kv[1][0] / kv[1][1])
@@ -66,7 +82,7 @@ def device_ratio(claimed: float, dev_a: str, dev_b: str, precision: str | None, 
     peak_ratio = peak_a / peak_b
     most = u_max / u_min * peak_ratio
     needed_b = u_max * peak_ratio / claimed if claimed > 0 else math.inf
-    which = "" if precision else " (most favourable common precision)"
+    which = "" if pa_name else " (most favourable common precision)"
     arith = (f"ratio = (u_{a.key} x {peak_a:g}) / (u_{b.key} x {peak_b:g}) {prec} peaks{which}; peak ratio "
              f"{peak_ratio:.2f}; with {a.key} at the {u_max:.0%} bound, {claimed:g}x needs {b.key} at "
              f"{u_max:.0%} x {peak_ratio:.2f} / {claimed:g} = {needed_b:.1%} of its peak")
@@ -110,7 +126,10 @@ def assess(claim: dict, hw: Hardware, cfg) -> dict:
         return implied_utilization(value, dev, model, prec, hw, cfg)
     if kind == "absolute" and metric and metric.startswith("latency") and value and dev and model:
         batch = parse_batch(clean(claim.get("subject_batch"))) or (1, 1)
-        ms = value / 1000 if clean(claim.get("unit")) in ("us", "µs") else value * 1000 if clean(claim.get("unit")) == "s" else value
+        try:
+            ms = to_ms(value, claim.get("unit"))
+        except UnitError as exc:
+            return _out("unknown", None, str(exc))
         if ms > 0:
             return implied_utilization(batch[0] * 1000.0 / ms, dev, model, prec, hw, cfg)
     base_dev = clean(claim.get("baseline_device"))
@@ -122,5 +141,5 @@ def assess(claim: dict, hw: Hardware, cfg) -> dict:
         if ratio and clean(claim.get("unit")) in (None, "x"):
             if hw.is_cpu(base_dev) and hw.resolve(base_dev) is None:
                 return _out("unknown", None, f"the baseline CPU ({base_dev}) is not specified well enough for peak rates")
-            return device_ratio(ratio, dev, base_dev, prec or clean(claim.get("baseline_precision")), hw, cfg)
+            return device_ratio(ratio, dev, base_dev, prec, hw, cfg, clean(claim.get("baseline_precision")))
     return _out("n/a", None, "")

@@ -1,0 +1,94 @@
+"""One comparison rule for every relative or absolute claim, over a range of admissible configurations.
+
+A relative claim (ratio `x`, percent change, from/to) becomes one speed-up in the direction of its
+metric: throughput subject/baseline, latency baseline/subject. A percent change p of the metric is
+1 + p/100 on a higher-is-better metric and 1 / (1 + p/100) on a lower-is-better one; from/to is
+to/from or from/to alike. The claim's qualifier then decides over the admissible configurations
+(every pairing of the dimensions the claim leaves open):
+
+- exact / approx: REPRODUCED when some configuration is within the tolerance of the claim;
+- up_to: the best configuration is compared, within the tolerance; a best above the claim is
+  NOT_REPRODUCED (the claim states a different maximum) but never a contradiction;
+- at_least: some configuration reaches the claim less the tolerance;
+- at_most: some configuration stays under the claim plus the tolerance.
+
+A claim is contradicted only when it lies outside the measured range of all admissible
+configurations by more than the contradiction factor, on the side its qualifier speaks about.
+"""
+from __future__ import annotations
+
+import math
+
+SIDES = {"exact": ("above", "below"), "approx": ("above", "below"), "up_to": ("above",), "at_least": ("above",),
+         "at_most": ("below",)}
+
+
+def qualifier_of(q) -> str:
+    """The qualifier the rule knows ('exact' for a missing or unknown one)."""
+    return q if q in SIDES else "exact"
+
+
+def claimed_speedup(higher: bool, percent: float | None = None, v_from: float | None = None,
+                    v_to: float | None = None, ratio: float | None = None) -> float | None:
+    """The claim as one speed-up in the metric's direction (None when it cannot be one, e.g. -100%)."""
+    if ratio is not None:
+        return ratio
+    if percent is not None:
+        factor = 1 + percent / 100
+        return None if factor <= 0 else (factor if higher else 1 / factor)
+    if v_from and v_to:
+        return v_to / v_from if higher else v_from / v_to
+    return None
+
+
+def percent_of(speedup: float, higher: bool) -> float:
+    """A speed-up back as the percent change of the metric it was made from."""
+    return (speedup - 1) * 100 if higher else (1 / speedup - 1) * 100
+
+
+def holds(value: float, claimed: float, qualifier: str, tol: float) -> bool:
+    """Whether one measured value supports the claim under its qualifier, within `tol` (relative)."""
+    q = qualifier_of(qualifier)
+    if q == "at_least":
+        return value >= claimed * (1 - tol)
+    if q == "at_most":
+        return value <= claimed * (1 + tol)
+    return abs(value / claimed - 1) <= tol if claimed else abs(value) <= tol
+
+
+def decide(values: dict, claimed: float, qualifier: str, tol: float, best_is_max: bool = True):
+    """(holds, the configuration reported) over {configuration: value}: the best one for up_to, the first
+    that holds, else the one closest to the claim (in log ratio)."""
+    q = qualifier_of(qualifier)
+    if q == "up_to":
+        g = max(values, key=values.get) if best_is_max else min(values, key=values.get)
+        return holds(values[g], claimed, "exact", tol), g
+    ok = [g for g in values if holds(values[g], claimed, q, tol)]
+    if ok:
+        return True, min(ok, key=lambda g: _distance(values[g], claimed))
+    return False, min(values, key=lambda g: _distance(values[g], claimed))
+
+
+def _distance(value: float, claimed: float) -> float:
+    if value > 0 and claimed > 0:
+        return abs(math.log(value / claimed))
+    return abs(value - claimed)
+
+
+def contradicts(claimed: float | None, low: float | None, high: float | None, sides, factor: float) -> bool:
+    """Whether `claimed` lies outside [low, high] by more than `factor` on one of `sides` ('above'/'below')."""
+    if claimed is None or low is None or high is None:
+        return False
+    if high <= 0:
+        return True
+    edge = 1 + 1e-9  # exactly `factor` apart is not beyond it (percent arithmetic leaves float dust)
+    return ("above" in sides and claimed > factor * high * edge) or ("below" in sides and claimed * edge < low / factor)
+
+
+def range_fields(claimed: float, values, qualifier: str, lower_is_best: bool = False) -> dict:
+    """What check_frame needs to decide a contradiction: the claim and the measured range, in one space."""
+    sides = SIDES[qualifier_of(qualifier)]
+    if lower_is_best and qualifier_of(qualifier) == "up_to":  # "latency down to X": the best is the minimum
+        sides = ("below",)
+    vals = [float(v) for v in values]
+    return {"_range": (claimed, min(vals), max(vals), sides)} if vals else {}
