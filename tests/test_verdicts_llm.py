@@ -225,3 +225,15 @@ def test_a_7b_gpu_claim_in_a_cpu_only_run_names_the_device_and_the_cpu_it_ran_on
     assert res["status"] == "UNTESTABLE"
     assert res["reason"].startswith("no a100 results (the llm rows of this run ran on Test CPU)")
     assert "plausibility: decode at batch 1 reads 13.48 GB of fp16 weights" in res["reason"]
+
+
+def test_llm_claims_keep_their_rows_when_the_evidence_spans_suites(parser):
+    """The revision round reads every suite's rows: each suite picks its own protocol, so the llm rows
+    (protocol llm_generate) are not dropped in favour of the CNN suite's stable rows."""
+    rows = [{**r, "protocol": "llm_generate"} for r in ROWS] + [
+        {**bench_row("cpu", "resnet18", "torch_eager", "fp32", 8, 100.0), "protocol": "stable"}]
+    claims = [read(parser, "With Hugging Face Transformers, GPT-2 reaches a TTFT of 31 ms at batch size 1 on the CPU.",
+                   "ttft")]
+    res = check(claims, rows)
+    assert res.loc["ttft", "status"] == "REPRODUCED", res.loc["ttft", "reason"]
+    assert "protocol llm_generate" in res.loc["ttft", "reason"] and "protocol stable" not in res.loc["ttft", "reason"]

@@ -8,6 +8,7 @@ Rows of one protocol only are ever compared, so a point measured twice is not mi
 from __future__ import annotations
 
 import copy
+import json
 
 import pandas as pd
 
@@ -48,22 +49,38 @@ def choose_protocol(protocols: pd.Series, wanted: str | None) -> tuple[str | Non
 
 
 def bench_for_protocol(bench, claim: dict):
-    """(a Bench restricted to one protocol's rows, the note saying which), for a claim."""
+    """(a Bench restricted to one protocol's rows per suite, {suite: the note saying which}), for a claim.
+
+    Each suite chooses on its own rows: a study whose evidence spans suites (the revision round reads them
+    all) keeps the llm suite's generation rows beside the CNN suite's stable ones."""
     df = bench.df
     if "protocol" not in df.columns:
         df = df.assign(protocol=DEFAULT)
-    chosen, note = choose_protocol(df["protocol"], stated_protocol(claim))
-    if chosen is None:
-        return bench, note
+    if df.empty:
+        return bench, {}
+    suites = df["suite"].fillna("") if "suite" in df.columns else pd.Series("", index=df.index)
+    protocols = df["protocol"].fillna(DEFAULT).astype(str).str.lower()
+    keep, notes = pd.Series(False, index=df.index), {}
+    for suite in sorted(set(suites)):
+        mine = suites == suite
+        chosen, note = choose_protocol(df.loc[mine, "protocol"], stated_protocol(claim))
+        keep |= mine & (protocols == chosen)
+        notes[suite] = note
     view = copy.copy(bench)  # same hardware table, fewer rows
-    view.df = df[df["protocol"].fillna(DEFAULT).astype(str).str.lower() == chosen].reset_index(drop=True)
-    return view, note
+    view.df = df[keep].reset_index(drop=True)
+    return view, notes
 
 
 def check_with_protocol(check, claim: dict, bench, *args) -> dict:
-    """Run `check(claim, bench_view, *args)` on the chosen protocol's rows; the reason names the protocol."""
-    view, note = bench_for_protocol(bench, claim)
+    """Run `check(claim, bench_view, *args)` on the chosen protocol's rows; the reason names the protocol of the
+    suite whose rows decided."""
+    view, notes = bench_for_protocol(bench, claim)
     res = check(claim, view, *args)
-    if note and res.get("bench_rows") not in (None, "[]"):
-        res = {**res, "reason": f"{res['reason']} ({note})"}
+    rows = res.get("bench_rows")
+    if rows not in (None, "[]") and notes:
+        used = {str(r.get("key") if isinstance(r, dict) else r).split("/")[0]
+                for r in (json.loads(rows) if isinstance(rows, str) else rows or [])}
+        note = "; ".join(n for s, n in notes.items() if n and (s in used or len(notes) == 1))
+        if note:
+            res = {**res, "reason": f"{res['reason']} ({note})"}
     return res
