@@ -194,3 +194,22 @@ def test_a_class_match_neither_verifies_nor_refutes_by_default(case, count, cont
     got = run([c], rows, count_class_matches=count).loc["k"]
     assert got["match"] == "class" and got["status"] == "NOT_REPRODUCED"
     assert bool(got["contradicted"]) == contradicted, got["reason"]
+
+
+@pytest.mark.parametrize("spread_ms, status", [
+    (None, "NOT_REPRODUCED"),  # no repeat record: the tolerance alone (3.6x is 20% above 3x)
+    ("100,103,105", "REPRODUCED"),  # each side's repeats spread 5%: 3.6x is within 15% + 10%
+    ("100,100.5,101", "NOT_REPRODUCED"),  # tight repeats (1% each) leave the claim outside
+])
+def test_a_speed_up_is_decided_within_its_repeats_spread(spread_ms, status):
+    """Run-to-run noise at the tolerance's edge must not flip 'up to 3x' between runs: the measured speed-up
+    is known only to within the repeats' spread of both its rows, which widens the tolerance."""
+    extra = {"repeat_medians_ms": spread_ms} if spread_ms else {}
+    rows = [bench_row("t4", "resnet18", "torch_eager", "fp32", 8, 100.0, **CONFIRMED, **extra),
+            bench_row("t4", "resnet18", "torch_eager", "fp16", 8, 360.0, **CONFIRMED, **extra)]
+    c = claim("s", "2401.00001", "FP16 runs up to 3x faster than FP32.", kind="ratio", metric="throughput",
+              unit="x", value=3.0, qualifier="up_to", subject_model="resnet18", **FP16_VS_FP32)
+    res = run([c], rows).loc["s"]
+    assert res["status"] == status, res["reason"]
+    assert ("repeats' spread" in res["reason"]) == bool(spread_ms)
+    assert not res["contradicted"]

@@ -9,7 +9,7 @@ import pandas as pd
 
 from ..io import read_table, write_parquet
 from ..units import UnitError, to_ms
-from .compare import claimed_speedup, contradicts, decide, percent_of, qualifier_of, range_fields
+from .compare import claimed_speedup, contradicts, decide, percent_of, qualifier_of, range_fields, repeat_spread
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware, resolve_named_cpus
 from .llm_checks import check_llm
@@ -109,7 +109,8 @@ def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
         return _result("UNTESTABLE", f"matching rows carry no {col}", value)
     q = qualifier_of(clean(claim.get("qualifier")))
     vals = {i: float(v) for i, v in rows[col].items()}
-    ok, pick = decide(vals, value, q, cfg.tolerance, best_is_max=higher)
+    spreads = {i: repeat_spread(r) for i, r in rows.iterrows()}
+    ok, pick = decide(vals, value, q, cfg.tolerance, best_is_max=higher, spreads=spreads)
     used = rows.loc[pick]
     measured = vals[pick]
     lo, hi = min(vals.values()), max(vals.values())
@@ -117,7 +118,7 @@ def check_absolute(claim: dict, bench: Bench, cfg: CheckConfig) -> dict:
     what = "best" if q == "up_to" else "closest"
     reason = (f"measured {_num(measured)} vs claimed {_num(value)} ({metric}, {q}) at {row_key(used)}, the {what} of "
               f"{len(rows)} admissible rows{best_over(rows, s, 'best over' if q == 'up_to' else 'range over')}; measured range {_num(lo)}-{_num(hi)}"
-              + ("" if ok else "; no admissible configuration within tolerance"))
+              + ("" if ok else "; no admissible configuration within tolerance") + _spread_note(cfg.tolerance, spreads[pick]))
     return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, value, measured, keys,
                    **range_fields(value, vals.values(), q, lower_is_best=not higher))
 
@@ -213,7 +214,9 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
     by_ctx: dict = {}
     for g, r in speed.items():
         by_ctx.setdefault(g[ci] if ci is not None else "", {})[g] = r
-    per_context = {ctx: decide(rs, target, q, cfg.tolerance) for ctx, rs in sorted(by_ctx.items())}
+    # a speed-up is as uncertain as both of its rows: their repeat spreads add
+    spreads = {g: repeat_spread(gs[g]) + repeat_spread(gb[g]) for g in speed}
+    per_context = {ctx: decide(rs, target, q, cfg.tolerance, spreads=spreads) for ctx, rs in sorted(by_ctx.items())}
     ok = all(h for h, _ in per_context.values())
     # the context farthest from the claim is the one reported (all are in the reason)
     worst = max(per_context, key=lambda c: (not per_context[c][0], abs(math.log(speed[per_context[c][1]] / target))
@@ -231,12 +234,18 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
                                           f"{lo:.3g}x-{hi:.3g}x)" if dims else ""))
     if not ok and len(speed) > 1:
         reason += "; no admissible pairing holds"
+    reason += _spread_note(cfg.tolerance, spreads[g_used])
     if len(per_context) > 1:
         reason += "; per context: " + ", ".join(
             f"{c or 'all'} {show(speed[g]):+.1f}{unit} ({'holds' if h else 'does not hold'})"
             for c, (h, g) in per_context.items())
     return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured, used,
                    **range_fields(target, speed.values(), q))
+
+
+def _spread_note(tol: float, spread: float) -> str:
+    """The tolerance a decision used when the rows' repeat spread widened it ('' when they did not)."""
+    return f"; tolerance {tol:.0%} + the repeats' spread {spread:.1%}" if spread > 0 else ""
 
 
 def cfg_routing_baseline(rows: pd.DataFrame) -> str:

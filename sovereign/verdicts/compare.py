@@ -12,6 +12,11 @@ to/from or from/to alike. The claim's qualifier then decides over the admissible
 - at_least: some configuration reaches the claim less the tolerance;
 - at_most: some configuration stays under the claim plus the tolerance.
 
+A measurement is known only to within its repeats' own spread (the relative range of the repeat
+medians, `repeat_medians_ms`): a configuration holds when the claim is within the tolerance plus that
+spread (both sides' spreads for a speed-up). So a claim at the tolerance's edge does not flip between
+REPRODUCED and NOT_REPRODUCED from one run to the next on noise the repeats have already shown.
+
 A claim is contradicted only when it lies outside the measured range of all admissible
 configurations by more than the contradiction factor, on the side its qualifier speaks about.
 """
@@ -56,14 +61,30 @@ def holds(value: float, claimed: float, qualifier: str, tol: float) -> bool:
     return abs(value / claimed - 1) <= tol if claimed else abs(value) <= tol
 
 
-def decide(values: dict, claimed: float, qualifier: str, tol: float, best_is_max: bool = True):
+def repeat_spread(row) -> float:
+    """The relative range of a row's repeat medians ((max - min) / median); 0 without a repeat record."""
+    text = row.get("repeat_medians_ms") if hasattr(row, "get") else None
+    try:
+        vals = sorted(float(x) for x in str(text).split(",") if x.strip()) if text is not None else []
+    except ValueError:
+        return 0.0
+    vals = [v for v in vals if math.isfinite(v) and v > 0]
+    if len(vals) < 2:
+        return 0.0
+    return (vals[-1] - vals[0]) / vals[len(vals) // 2]
+
+
+def decide(values: dict, claimed: float, qualifier: str, tol: float, best_is_max: bool = True,
+           spreads: dict | None = None):
     """(holds, the configuration reported) over {configuration: value}: the best one for up_to, the first
-    that holds, else the one closest to the claim (in log ratio)."""
+    that holds, else the one closest to the claim (in log ratio). `spreads` widens each configuration's
+    tolerance by its measurement's own repeat spread."""
     q = qualifier_of(qualifier)
+    widen = (lambda g: tol + (spreads or {}).get(g, 0.0))
     if q == "up_to":
         g = max(values, key=values.get) if best_is_max else min(values, key=values.get)
-        return holds(values[g], claimed, "exact", tol), g
-    ok = [g for g in values if holds(values[g], claimed, q, tol)]
+        return holds(values[g], claimed, "exact", widen(g)), g
+    ok = [g for g in values if holds(values[g], claimed, q, widen(g))]
     if ok:
         return True, min(ok, key=lambda g: _distance(values[g], claimed))
     return False, min(values, key=lambda g: _distance(values[g], claimed))
