@@ -103,6 +103,8 @@ def test_rows_time_forced_lengths_and_compare_with_hf_eager(backend, tiny_model)
         assert r["itl_ms_p90"] is not None and r["ttft_ms_p90"] is None  # 15 gaps vs 3 requests
         assert r["hardware_kind"] == "cpu" and r["protocol"] == "llm_generate"
         assert r["outputs_match"] is True
+        # one pass of requests, no agreeing repeats: never called stable or confirmed, and the row says why
+        assert r["stable"] is False and r["confirmed"] is False and "no repeats" in r["confirm_note"]
     if backend == "fast_decode":
         assert df.outputs_check.str.startswith("greedy tokens equal to hf_eager").all()
         assert not df.decode_compiled.any() and "eagerly" in df.backend_note.iloc[0]

@@ -237,3 +237,33 @@ def test_llm_claims_keep_their_rows_when_the_evidence_spans_suites(parser):
     res = check(claims, rows)
     assert res.loc["ttft", "status"] == "REPRODUCED", res.loc["ttft", "reason"]
     assert "protocol llm_generate" in res.loc["ttft", "reason"] and "protocol stable" not in res.loc["ttft", "reason"]
+
+
+def test_an_moe_model_above_batch_1_reads_every_expert_its_tokens_reach(parser):
+    """At batch 32 Mixtral's top-2 reaches all 8 experts: a decode step reads all 93 GB, not the 2 active ones."""
+    p = assess(read(parser, "Mixtral-8x7B in FP16 reaches an aggregate 2,000 tokens/s at batch size 32 on an H200."),
+               HW, CFG)
+    assert p["plausibility"] == "implausible", p["reason"]
+    assert "decode at batch 32 reads 93." in p["reason"]
+
+
+def test_time_units_of_llm_claims_use_the_one_parser(parser):
+    import dataclasses
+
+    from sovereign.verdicts.llm_reading import read_llm_claim
+
+    r = read_llm_claim(read(parser, "With Hugging Face Transformers, GPT-2 has a TPOT of 10 ms at batch size 1 on the CPU."))
+    assert r.value_ms == pytest.approx(10.0)
+    for value, unit, ms in ((500.0, "\u03bcs", 0.5), (500.0, "ns", 5e-4), (2.0, "s", 2000.0)):  # Greek mu
+        assert dataclasses.replace(r, value=value, unit=unit).value_ms == pytest.approx(ms)
+
+
+def test_a_cnn_claim_is_never_decided_by_llm_rows():
+    """llm rows' throughput is requests/s: a precision claim naming no model must not be answered by them."""
+    rows = [llm_row("hf_eager", 1, tpot=20.0, ttft=30.0, precision="fp32", device="h200"),
+            llm_row("hf_eager", 1, tpot=10.0, ttft=15.0, precision="fp16", device="h200")]
+    c = claim("f", "2401.00001", "FP16 is 2x faster than FP32 on the H200.", kind="ratio", metric="throughput",
+              unit="x", value=2.0, qualifier="exact", subject_device="h200", subject_precision="fp16",
+              baseline_precision="fp32")
+    res = check([c], rows).loc["f"]
+    assert res["status"] == "UNTESTABLE" and "llm/" not in str(res["bench_rows"]), res["reason"]

@@ -14,6 +14,7 @@ import pandas as pd
 from .answer_parts import DECIDING, claims_on, comparison, hw, label, origin_note, pct, span
 from .answer_routing import routing_answers
 from .llm_answer import llm_comparisons
+from .llm_checks import without_llm_rows
 from .match import Bench, clean
 
 # a device is what the row's hardware record resolves to (_devlabel), never the config entry's name
@@ -165,6 +166,7 @@ def field_answers(frame: dict, checks: pd.DataFrame, bench: Bench, claims=None) 
     if comps is None:  # a frame written before comparisons were parsed: subject x baseline per field
         comps = [{"field": f, "subject": s, "baseline": b, "context": {}} for f in ("device", "precision", "backend",
                  "model") for s in frame["subject"].get(f, []) for b in frame["baseline"].get(f, []) or []]
+    bench = without_llm_rows(bench)  # generation rows (requests/s, per prompt length) are llm_answers'
     return [field_comparison(bench, checks, claims, c, frame) for c in comps]
 
 

@@ -12,7 +12,7 @@ from ..units import UnitError, to_ms
 from .compare import claimed_speedup, contradicts, decide, percent_of, qualifier_of, range_fields, repeat_spread
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware, resolve_named_cpus
-from .llm_checks import check_llm
+from .llm_checks import check_llm, without_llm_rows
 from .match import GENERIC_TOPK, ROUTING_SUITE, Bench, best_over, clean, per_cpu, per_cpu_result, row_key, side
 from .plausibility import as_number, assess
 from .protocols import check_with_protocol
@@ -320,6 +320,7 @@ def check_claim(claim: dict, bench: Bench, hw: Hardware, cfg: CheckConfig) -> di
     llm = check_llm(claim, bench, cfg)  # tokens/s, TTFT, TPOT and registry models: the llm suite's rows
     if llm is not None:
         return llm
+    bench = without_llm_rows(bench)  # any other claim: requests/s of generation is not images/s
     if metric == "expert_activations":
         return _result("UNTESTABLE", f"needs {needed_artefact(claim)}", as_number(claim.get("value")))
     if metric in UNMEASURED:

@@ -7,6 +7,7 @@ device this run did not measure makes the claim UNTESTABLE, and the reason names
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -209,6 +210,16 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     reason = f"measured {measured:,.3g}x vs claimed {claimed:,.3g}x ({how}): {row_key(s_best)} against {row_key(b_best)}"
     return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured,
                 [row_key(s_best), row_key(b_best)])
+
+
+def without_llm_rows(bench: Bench) -> Bench:
+    """The same Bench without the llm suite's rows (a view; `bench` itself when it has none)."""
+    mask = bench.df["suite"].map(clean) == SUITE if len(bench.df) else None
+    if mask is None or not mask.any():
+        return bench
+    view = copy.copy(bench)
+    view.df = bench.df[~mask].reset_index(drop=True)
+    return view
 
 
 def check_llm(claim: dict, bench: Bench, cfg, registry=None) -> dict | None:

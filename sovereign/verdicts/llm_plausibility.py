@@ -42,9 +42,14 @@ def memory_capacity(path: str | None = None) -> dict[str, float]:
             if isinstance(v, dict) and isinstance(v.get("memory_gb"), (int, float))}
 
 
-def weight_gb(spec: ModelSpec, precision: str, active: bool = False) -> float:
-    """Weight bytes in GB at `precision` (the parameters one token uses when `active`)."""
-    return (spec.active_params if active else spec.params) * WEIGHT_BYTES[precision] / 1e9
+def weight_gb(spec: ModelSpec, precision: str, active: bool = False, batch: int = 1) -> float:
+    """Weight bytes in GB at `precision`; when `active`, those one decode step of `batch` sequences reads
+    (an MoE model: the experts batch x top_k picks can reach, all of them once that reaches n_experts)."""
+    if not active or not spec.is_moe:
+        return spec.params * WEIGHT_BYTES[precision] / 1e9
+    reached = min(spec.n_experts, batch * spec.top_k)
+    params = spec.params - spec.layers * (spec.n_experts - reached) * 3 * spec.hidden * spec.ffn
+    return params * WEIGHT_BYTES[precision] / 1e9
 
 
 def kv_gb(spec: ModelSpec, context: int, batch: int, precision: str) -> float:
@@ -81,7 +86,7 @@ def fits(r: LLMReading, spec: ModelSpec, dev_key: str, mem: float, prec: str, se
 def decode_bound(r: LLMReading, spec: ModelSpec, dev_key: str, bw_gbs: float, prec: str, assumed: str) -> dict:
     """Tokens/s (per sequence or aggregate) or TPOT against bandwidth / bytes read per decode step."""
     batch = r.batch or 1
-    w = weight_gb(spec, prec, active=True)
+    w = weight_gb(spec, prec, active=True, batch=batch)
     kv = kv_gb(spec, r.context or 0, batch, prec)
     step_gb = w + kv
     per_seq = bw_gbs / step_gb
@@ -90,6 +95,8 @@ def decode_bound(r: LLMReading, spec: ModelSpec, dev_key: str, bw_gbs: float, pr
                " (KV cache not counted: no context length stated)")
             + f" per step; {bw_gbs:,.0f} GB/s / {step_gb:,.2f} GB = {per_seq:,.1f} tok/s per sequence on the {dev_key}")
     if r.metric == "tpot":
+        if not r.value_ms:
+            return _out("unknown", None, f"{what}; the claimed time has no unit this parser reads")
         floor_ms = 1000.0 / per_seq
         share = floor_ms / r.value_ms
         text = f"{what}, so TPOT >= {floor_ms:,.2f} ms; claimed {r.value_ms:,.4g} ms = {share:.0%} of that bound"
@@ -116,6 +123,8 @@ def prefill_bound(r: LLMReading, spec: ModelSpec, dev, prec: str, assumed: str) 
         return _out("unknown", None, f"no {prec} peak for {dev.key} in config/devices.yaml")
     used, tflops = peak
     batch = r.batch or 1
+    if not r.value_ms:
+        return _out("unknown", None, "the claimed time has no unit this parser reads")
     flop = 2 * spec.active_params * r.input_len * batch
     floor_ms = flop / (tflops * 1e12) * 1000
     share = floor_ms / r.value_ms

@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..bench.llm.registry import ModelSpec, load_registry, normalise, resolve
+from ..units import UnitError, to_ms
 from .match import clean
 from .plausibility import as_number
 
@@ -55,8 +56,10 @@ class LLMReading:
         """A time value in milliseconds."""
         if self.value is None:
             return None
-        u = (self.unit or "ms").lower()
-        return self.value * 1000 if u in ("s", "sec") else self.value / 1000 if u in ("µs", "us") else self.value
+        try:
+            return to_ms(self.value, self.unit or "ms")  # the package's one time-unit parser (sovereign/units.py)
+        except UnitError:
+            return None
 
 
 def _int(v) -> int | None:
