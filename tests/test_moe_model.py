@@ -108,3 +108,15 @@ def test_request_latencies_end_with_each_requests_last_token(small):
 def test_model_grid_rejects_an_unknown_shape():
     with pytest.raises(BenchConfigError, match="cpu.model.shape"):
         ModelGrid(shape="llava-70b", key="bench.suites.moe_routing.cpu.model")
+
+
+def test_request_percentiles_count_independent_timings_not_requests():
+    """64 requests served in 2 batches are 2 timings: no p90 or p99 from them, and the note says why."""
+    from sovereign.bench.moe.serve import _pcts
+
+    values = [float(v) for v in range(64)]
+    two = _pcts("e2e_ms", values, independent=2)
+    assert two["e2e_ms_p50"] is not None and two["e2e_ms_p90"] is None and two["e2e_ms_p99"] is None
+    assert "2 independent timings" in two["e2e_ms_note"]
+    many = _pcts("e2e_ms", values * 2, independent=128)
+    assert many["e2e_ms_p90"] is not None and many["e2e_ms_p99"] is not None and "e2e_ms_note" not in many

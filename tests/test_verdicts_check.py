@@ -246,3 +246,13 @@ def test_a_claim_about_a_gpu_in_general_is_a_class_match_and_a_claim_without_a_v
               subject_device="l4", subject_precision="fp16", baseline_precision="fp32")
     got = run([n], rows).loc["n"]
     assert got["status"] == "UNTESTABLE" and "states no single value" in got["reason"]
+
+
+def test_a_study_listing_no_suite_is_checked_against_every_suite(tmp_path):
+    """A run benchmarks every suite when no study lists one (rules/common.smk): its rows must then count."""
+    from sovereign.verdicts.check import read_bench
+
+    path = tmp_path / "rows.parquet"
+    pd.DataFrame([bench_row("cpu", "resnet18", "torch_eager", "fp32", 8, 100.0)]).to_parquet(path)
+    assert len(read_bench([str(path)], [])) == 1 and len(read_bench([str(path)], None)) == 1
+    assert read_bench([str(path)], ["llm"]).empty

@@ -440,11 +440,12 @@ def check_frame(study: str, claims: pd.DataFrame, support: pd.DataFrame | None, 
 
 
 def read_bench(paths: list[str], suites: list[str] | None = None) -> pd.DataFrame:
-    """Concatenate benchmark result files, keeping the given suites (all when None)."""
+    """Concatenate benchmark result files, keeping the given suites (all when None or empty: a study that lists
+    no suite is checked against every suite the run measured, as every suite is then benchmarked)."""
     frames = [pd.read_csv(p) if str(p).endswith(".csv") else read_table(p) for p in paths]
     frames = [f for f in frames if not f.empty]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if suites is not None and not df.empty:
+    if suites and not df.empty:
         df = df[df["suite"].isin(suites)]
     return df
 
