@@ -194,6 +194,20 @@ def devices_from_config(config: dict) -> dict[str, DeviceSpec]:
     return {name: DeviceSpec.from_config(name, dict(entry)) for name, entry in (config.get("devices") or {}).items()}
 
 
+def suite_config(config: dict, suite: str) -> dict:
+    """`bench.suites.<suite>` of a workflow config ({} when absent)."""
+    return ((config.get("bench") or {}).get("suites") or {}).get(suite) or {}
+
+
+def device_spec(config: dict, name: str) -> DeviceSpec:
+    """The device entry `name`; a plain CPU entry when the config has none called 'cpu'."""
+    devices = devices_from_config(config)
+    if name in devices:
+        return devices[name]
+    _need(name == "cpu", "bench.devices", f"names device {name!r}, which has no entry under devices")
+    return DeviceSpec(name="cpu")
+
+
 def cnn_jobs(config: dict) -> list[dict]:
     """One job per device x model x backend x precision for the devices `bench.devices` names."""
     devices = devices_from_config(config)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
 
-from ..config import PLACEMENT_KEYS, DeviceSpec, devices_from_config
+from ..config import PLACEMENT_KEYS, DeviceSpec, device_spec, suite_config
 from ..errors import BenchConfigError
 from .backends import BACKENDS
 from .registry import load_registry
@@ -100,16 +100,7 @@ class LlmSuite:
 
 def suite_section(config: dict) -> dict:
     """`bench.suites.llm` of a workflow config ({} when absent)."""
-    return ((config.get("bench") or {}).get("suites") or {}).get("llm") or {}
-
-
-def device_spec(config: dict, name: str) -> DeviceSpec:
-    """The device entry `name`; a plain CPU entry when the config has none called 'cpu'."""
-    devices = devices_from_config(config)
-    if name in devices:
-        return devices[name]
-    _need(name == "cpu", "bench.devices", f"names device {name!r}, which has no entry under devices")
-    return DeviceSpec(name="cpu")
+    return suite_config(config, "llm")
 
 
 def llm_jobs(config: dict) -> list[dict]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from ..config import DeviceSpec, devices_from_config
+from ..config import DeviceSpec, device_spec, suite_config
 from ..errors import BenchConfigError
 from ..tracker import TimingConfig
 from .strategy import OnDemandConfig, parse_strategy
@@ -192,16 +192,7 @@ class MoeSuite:
 
 def suite_section(config: dict) -> dict:
     """`bench.suites.moe_routing` of a workflow config ({} when absent)."""
-    return ((config.get("bench") or {}).get("suites") or {}).get("moe_routing") or {}
-
-
-def device_spec(config: dict, name: str) -> DeviceSpec:
-    """The device entry `name`; a plain CPU entry when the config has none called 'cpu'."""
-    devices = devices_from_config(config)
-    if name in devices:
-        return devices[name]
-    _need(name == "cpu", "bench.devices", f"names device {name!r}, which has no entry under devices")
-    return DeviceSpec(name="cpu")
+    return suite_config(config, "moe_routing")
 
 
 def moe_jobs(config: dict) -> list[dict]:
