@@ -213,3 +213,15 @@ def test_a_speed_up_is_decided_within_its_repeats_spread(spread_ms, status):
     assert res["status"] == status, res["reason"]
     assert ("repeats' spread" in res["reason"]) == bool(spread_ms)
     assert not res["contradicted"]
+
+
+def test_repeats_that_disagree_buy_no_more_than_the_agreement_bound():
+    """A row whose repeats spread 47% (unconfirmed) widens the tolerance by 10% at most: 4.5x is not 'up to 2.9x'."""
+    wild = {"repeat_medians_ms": "175,186,145", "repeats": 3, "confirmed": False, "confirm_note": "repeats disagree"}
+    rows = [bench_row("t4", "resnet18", "torch_eager", "fp32", 8, 100.0, **wild),
+            bench_row("t4", "resnet18", "torch_eager", "fp16", 8, 450.0, **wild)]
+    c = claim("w", "2401.00001", "FP16 runs up to 2.9x faster than FP32.", kind="ratio", metric="throughput",
+              unit="x", value=2.9, qualifier="up_to", subject_model="resnet18", **FP16_VS_FP32)
+    res = run([c], rows).loc["w"]
+    assert res["status"] == "NOT_REPRODUCED" and "spread 20.0%" in res["reason"], res["reason"]
+    assert not res["contradicted"]  # unconfirmed rows never contradict

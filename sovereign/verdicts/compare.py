@@ -13,8 +13,8 @@ to/from or from/to alike. The claim's qualifier then decides over the admissible
 - at_most: some configuration stays under the claim plus the tolerance.
 
 A measurement is known only to within its repeats' own spread (the relative range of the repeat
-medians, `repeat_medians_ms`): a configuration holds when the claim is within the tolerance plus that
-spread (both sides' spreads for a speed-up). So a claim at the tolerance's edge does not flip between
+medians, `repeat_medians_ms`, at most 10% a row): a configuration holds when the claim is within the
+tolerance plus that spread (both sides' spreads for a speed-up). So a claim at the tolerance's edge does not flip between
 REPRODUCED and NOT_REPRODUCED from one run to the next on noise the repeats have already shown.
 
 A claim is contradicted only when it lies outside the measured range of all admissible
@@ -61,8 +61,14 @@ def holds(value: float, claimed: float, qualifier: str, tol: float) -> bool:
     return abs(value / claimed - 1) <= tol if claimed else abs(value) <= tol
 
 
+# The widest spread one row lends its tolerance: timing.repeat_spread's default, the bound within which repeats
+# agree. A row whose repeats spread wider is unconfirmed: it must not buy itself a wider tolerance.
+MAX_ROW_SPREAD = 0.10
+
+
 def repeat_spread(row) -> float:
-    """The relative range of a row's repeat medians ((max - min) / median); 0 without a repeat record."""
+    """The relative range of a row's repeat medians ((max - min) / median), at most MAX_ROW_SPREAD; 0 without
+    a repeat record."""
     text = row.get("repeat_medians_ms") if hasattr(row, "get") else None
     try:
         vals = sorted(float(x) for x in str(text).split(",") if x.strip()) if text is not None else []
@@ -71,7 +77,7 @@ def repeat_spread(row) -> float:
     vals = [v for v in vals if math.isfinite(v) and v > 0]
     if len(vals) < 2:
         return 0.0
-    return (vals[-1] - vals[0]) / vals[len(vals) // 2]
+    return min(MAX_ROW_SPREAD, (vals[-1] - vals[0]) / vals[len(vals) // 2])
 
 
 def decide(values: dict, claimed: float, qualifier: str, tol: float, best_is_max: bool = True,
