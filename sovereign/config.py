@@ -154,14 +154,19 @@ def config_hash(obj) -> str:
 # Keys whose value in a user's config file replaces the defaults' value instead of merging into it:
 # a file naming `studies` runs exactly those studies. Lists always replace (Snakemake's rule too).
 REPLACED_KEYS = ("studies",)
+# Mappings that select what runs (backend -> precisions): a user's `backends: {torch_eager: [fp32]}` means that
+# pair alone, as a list would; merged, the default grid's other backends would run beside it.
+REPLACED_LEAF_KEYS = ("backends",)
 
 
 def merge_config(base: dict, overlay: dict, path: tuple = ()) -> dict:
-    """`overlay` applied on `base`: mappings merge key by key, except REPLACED_KEYS; lists and values replace."""
+    """`overlay` applied on `base`: mappings merge key by key, except REPLACED_KEYS and any mapping named by
+    REPLACED_LEAF_KEYS; lists and values replace."""
     out = copy.deepcopy(base)
     for key, value in overlay.items():
         here = path + (key,)
-        if isinstance(value, dict) and isinstance(out.get(key), dict) and ".".join(map(str, here)) not in REPLACED_KEYS:
+        replaced = ".".join(map(str, here)) in REPLACED_KEYS or key in REPLACED_LEAF_KEYS
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and not replaced:
             out[key] = merge_config(out[key], value, here)
         else:
             out[key] = copy.deepcopy(value)

@@ -29,6 +29,12 @@ def test_studies_replace_and_other_mappings_merge():
     assert {"cpu", "t4", "l4", "h200", "l40s"} <= set(cfg["devices"])  # devices merge: an entry is added
     assert compose_config(_defaults(), [{"bench": {"devices": ["l4"]}}])["bench"]["devices"] == ["l4"]  # lists replace
     assert validate_config(compose_config(_defaults(), [{"studies": MINE}]))["warehouse"] == "results/sovereign.duckdb"
+    # a backends mapping selects what runs: the user's pairs alone, not merged into the default grid's
+    grid = {"bench": {"suites": {"cnn": {"cpu": {"backends": {"torch_eager": ["fp32"]}}}}}}
+    cnn = compose_config(_defaults(), [grid])["bench"]["suites"]["cnn"]
+    assert cnn["cpu"]["backends"] == {"torch_eager": ["fp32"]}
+    assert cnn["cpu"]["models"] == _defaults()["bench"]["suites"]["cnn"]["cpu"]["models"]  # its siblings still merge
+    assert "onnxruntime" in cnn["gpu"]["backends"]  # the other grid keeps the defaults
     # the rule is the key, not the depth: a nested mapping still merges
     assert merge_config({"a": {"b": {"c": 1}}}, {"a": {"b": {"d": 2}}}) == {"a": {"b": {"c": 1, "d": 2}}}
 
