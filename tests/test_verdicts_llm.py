@@ -191,6 +191,36 @@ def test_a_speedup_between_backends_is_the_ratio_of_their_rows(parser):
     assert "fast_decode/fp32/b1" in res["bench_rows"] and "hf_eager/fp32/b1" in res["bench_rows"]
 
 
+def test_an_absolute_claim_is_decided_over_every_matching_row_not_the_best(parser):
+    # two prompt lengths for HF eager at batch 1; the claim names none: some matching row within tolerance decides
+    rows = [llm_row("hf_eager", 1, tpot=20.0, ttft=30.0, input_len=32), llm_row("hf_eager", 1, tpot=40.0, ttft=300.0,
+                                                                                input_len=512)]
+    c = read(parser, "With Hugging Face Transformers, GPT-2 decodes 25 tokens/s at batch size 1 on the CPU.")
+    res = check([c], rows).loc["c1"]
+    assert res["status"] == "REPRODUCED" and res["measured_value"] == pytest.approx(25.0), res["reason"]
+    assert "input 512" in res["reason"] and "the 2 matching rows measured 25-50 tok/s" in res["reason"]
+    up_to = read(parser, "With Hugging Face Transformers, GPT-2 decodes up to 25 tokens/s at batch size 1 on the CPU.")
+    res = check([up_to], rows).loc["c1"]  # "up to" is held to the best row: 50 tok/s
+    assert res["status"] == "NOT_REPRODUCED" and res["measured_value"] == pytest.approx(50.0), res["reason"]
+
+
+def test_a_ratio_pairs_rows_measured_at_the_same_lengths(parser):
+    # the fast path was measured at two prompt lengths, HF eager at the long one only: one pair, 16 ms vs 40 ms
+    rows = [llm_row("fast_decode", 1, tpot=8.0, ttft=20.0, input_len=32),
+            llm_row("fast_decode", 1, tpot=16.0, ttft=90.0, input_len=512),
+            llm_row("hf_eager", 1, tpot=40.0, ttft=300.0, input_len=512)]
+    c = read(parser, "With gpt-fast, GPT-2 decodes 2.5x faster than with Hugging Face Transformers at batch size 1 "
+                     "on the CPU.")
+    res = check([c], rows).loc["c1"]
+    # output tokens/s over e2e: (300 + 40 x 15) / (90 + 16 x 15) = 2.73x; best over best, across prompt lengths,
+    # would be 900 / (20 + 8 x 15) = 6.4x
+    assert res["status"] == "REPRODUCED" and res["measured_value"] == pytest.approx(900 / 330), res["reason"]
+    assert "input 512" in res["reason"] and "input 32" not in res["reason"]
+    apart = [rows[0], llm_row("hf_eager", 1, tpot=40.0, ttft=300.0, input_len=512)]
+    res = check([c], apart).loc["c1"]
+    assert res["status"] == "UNTESTABLE" and "share no batch, precision and lengths" in res["reason"]
+
+
 # -- the answer says what this hardware measured -------------------------------------------------------
 def test_the_answer_states_decode_speed_and_ttft_by_batch_for_each_backend(parser):
     from sovereign.verdicts.answer import build_answer

@@ -13,6 +13,7 @@ import re
 
 import pandas as pd
 
+from .compare import decide, qualifier_of
 from .hardware import norm_precision
 from .llm_reading import QUANTISED, LLMReading, read_llm_claim
 from .match import Bench, best_over, clean, names_compilation, row_key
@@ -137,16 +138,14 @@ def select_rows(r: LLMReading, claim: dict, bench: Bench, side: dict | None = No
     return rows, "", note
 
 
-def _within(measured: float, claimed: float, qualifier: str | None, tol: float) -> bool:
-    if qualifier == "at_least":
-        return measured >= claimed * (1 - tol)
-    if qualifier == "at_most":
-        return measured <= claimed * (1 + tol)
-    return abs(measured / claimed - 1) <= tol
+def _where(row) -> str:
+    return f"{row_key(row)}, input {_i(row, 'input_len')}, output {_i(row, 'output_len')}"
 
 
 def check_absolute(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict:
-    """An absolute tokens/s, TTFT, TPOT or e2e figure against the best matching llm row."""
+    """An absolute tokens/s, TTFT, TPOT or e2e figure, decided over every matching llm row by the one comparison
+    rule (compare.decide): exact/approx when some row is within the tolerance, at_least/at_most against the
+    bound, up_to against the best row."""
     claimed = r.value_ms if r.metric in ("ttft", "tpot", "e2e") else r.value
     if claimed is None:
         return _res("UNTESTABLE", "the claim carries no value")
@@ -159,15 +158,15 @@ def check_absolute(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     rows = rows[rows[col].notna()] if col in rows.columns else rows.iloc[0:0]
     if rows.empty:
         return _res("UNTESTABLE", f"matching llm rows carry no {col}", claimed)
-    best = rows.loc[rows[col].idxmax() if higher else rows[col].idxmin()]
-    measured = float(best[col])
-    ok = _within(measured, claimed, r.qualifier, tol)
+    values = {i: float(rows.at[i, col]) for i in rows.index}
+    ok, pick = decide(values, claimed, qualifier_of(r.qualifier), tol, best_is_max=higher)
     unit = "tok/s" if higher else "ms"
-    where = f"{row_key(best)}, input {_i(best, 'input_len')}, output {_i(best, 'output_len')}"
-    reason = (f"measured {measured:,.4g} vs claimed {claimed:,.4g} {unit} ({how}; {note}) at {where}"
-              f"{best_over(rows, {'model': 1, 'backend': r.backend, 'precision': r.precision, 'batch': r.batch})}"
-              f" ({len(rows)} rows)")
-    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured, [row_key(best)])
+    lo, hi = min(values.values()), max(values.values())
+    spread = f"; the {len(rows)} matching rows measured {lo:,.4g}-{hi:,.4g} {unit}" if len(rows) > 1 else ""
+    reason = (f"measured {values[pick]:,.4g} vs claimed {claimed:,.4g} {unit} ({how}; {note}) at {_where(rows.loc[pick])}"
+              f"{best_over(rows, {'model': 1, 'backend': r.backend, 'precision': r.precision, 'batch': r.batch}, 'decided over')}"
+              f"{spread}")
+    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, values[pick], [row_key(rows.loc[pick])])
 
 
 def _i(row, col) -> str:
@@ -175,8 +174,27 @@ def _i(row, col) -> str:
     return "?" if v is None or pd.isna(v) else str(int(v))
 
 
+# What a subject row and a baseline row must share to form one ratio, unless the baseline is the side that varies it.
+PAIR_ON = {"batch": "batch_size", "precision": "_precision", "input_len": "input_len", "output_len": "output_len"}
+
+
+def pairs(s_rows: pd.DataFrame, b_rows: pd.DataFrame, base: dict) -> list[tuple]:
+    """(subject index, baseline index) of rows measured at the same batch, precision and lengths, leaving out the
+    dimensions the baseline itself names (a 'batch 8 vs batch 1' ratio pairs across batch)."""
+    keys = [col for dim, col in PAIR_ON.items() if dim not in base and col in s_rows.columns and col in b_rows.columns]
+
+    def key(row):
+        return tuple(str(row[c]) for c in keys)
+
+    by_key = {}
+    for j in b_rows.index:
+        by_key.setdefault(key(b_rows.loc[j]), []).append(j)
+    return [(i, j) for i in s_rows.index for j in by_key.get(key(s_rows.loc[i]), [])]
+
+
 def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict:
-    """A ratio (subject over baseline) of tokens/s or latency between two llm configurations."""
+    """A ratio (subject over baseline) of tokens/s or latency between two llm configurations, paired on the
+    batch, precision and lengths the claim leaves open and decided over the pairs by compare.decide."""
     claimed = r.value
     if r.kind == "change" and clean(claim.get("unit")) == "%":
         return _res("UNTESTABLE", "percent changes of LLM metrics are not checked yet", claimed)
@@ -200,16 +218,22 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     if why:
         return _res("UNTESTABLE", f"baseline: {why}", claimed)
     col, higher, how = metric_column(r, None)
-    s_best = s_rows.loc[s_rows[col].idxmax() if higher else s_rows[col].idxmin()]
-    b_best = b_rows.loc[b_rows[col].idxmax() if higher else b_rows[col].idxmin()]
-    ratio = float(s_best[col]) / float(b_best[col]) if float(b_best[col]) else None
-    if ratio is None:
-        return _res("UNTESTABLE", "baseline measurement is zero", claimed)
-    measured = ratio if higher else 1 / ratio
-    ok = _within(measured, claimed, r.qualifier, tol)
-    reason = f"measured {measured:,.3g}x vs claimed {claimed:,.3g}x ({how}): {row_key(s_best)} against {row_key(b_best)}"
-    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured,
-                [row_key(s_best), row_key(b_best)])
+    s_rows, b_rows = (x[x[col].notna() & (x[col] > 0)] for x in (s_rows, b_rows))
+    matched = pairs(s_rows, b_rows, base)
+    if not matched:
+        return _res("UNTESTABLE", "the subject's and the baseline's rows share no batch, precision and lengths "
+                    f"({len(s_rows)} and {len(b_rows)} rows)", claimed)
+    # higher-is-better metrics: subject / baseline; latencies: baseline / subject (a speed-up either way)
+    values = {(i, j): (s_rows.at[i, col] / b_rows.at[j, col] if higher else b_rows.at[j, col] / s_rows.at[i, col])
+              for i, j in matched}
+    values = {k: float(v) for k, v in values.items()}
+    ok, (i, j) = decide(values, claimed, qualifier_of(r.qualifier), tol)
+    lo, hi = min(values.values()), max(values.values())
+    spread = f"; {len(values)} pairs measured {lo:,.3g}x-{hi:,.3g}x" if len(values) > 1 else ""
+    reason = (f"measured {values[(i, j)]:,.3g}x vs claimed {claimed:,.3g}x ({how}): {_where(s_rows.loc[i])} "
+              f"against {_where(b_rows.loc[j])}{spread}")
+    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, values[(i, j)],
+                [row_key(s_rows.loc[i]), row_key(b_rows.loc[j])])
 
 
 def without_llm_rows(bench: Bench) -> Bench:
