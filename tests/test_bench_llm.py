@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import os
 
 import pandas as pd
 import pytest
@@ -102,6 +103,7 @@ def test_rows_time_forced_lengths_and_compare_with_hf_eager(backend, tiny_model)
         assert r["latency_ms_p50"] == r["e2e_ms_p50"] and r["iterations"] == 3
         assert r["itl_ms_p90"] is not None and r["ttft_ms_p90"] is None  # 15 gaps vs 3 requests
         assert r["hardware_kind"] == "cpu" and r["protocol"] == "llm_generate"
+        assert (r["threads_used"], r["cores_present"]) == (torch.get_num_threads(), os.cpu_count())
         assert r["outputs_match"] is True
         # one pass of requests, no agreeing repeats: never called stable or confirmed, and the row says why
         assert r["stable"] is False and r["confirmed"] is False and "no repeats" in r["confirm_note"]

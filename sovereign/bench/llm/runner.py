@@ -8,6 +8,7 @@ columns (through BenchResult) plus the llm suite's own (see the README).
 from __future__ import annotations
 
 import logging
+import os
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -96,7 +97,10 @@ def run_llm_job(job: LlmJob, progress: bool = True, backend_factory=make_backend
     base = {"suite": "llm", "device": job.device.name, "model": spec.key, "backend": job.backend,
             "precision": job.precision, "env": env}
     common = {**_model_columns(job), "seed": job.seed, "warmup": grid.warmup, "device_kind": kind,
-              "timer": "cuda_events" if kind == "cuda" else "perf_counter", "protocol": "llm_generate"}
+              "timer": "cuda_events" if kind == "cuda" else "perf_counter", "protocol": "llm_generate",
+              # the threads torch computes with here (bench_llm_job sets the device entry's cpus), as CNN rows say
+              "threads_used": torch.get_num_threads(), "torch_threads": torch.get_num_threads(),
+              "cores_present": os.cpu_count() or 0}
     report = {"job": {"device": asdict(job.device), "model": spec.key, "backend": job.backend,
                       "precision": job.precision, "grid": asdict(grid)}, "env": env}
     pts = points(grid)
