@@ -253,3 +253,17 @@ def test_moe_rows_record_the_expert_load():
 
     shares = json.loads(rows[0]["expert_load"])
     assert len(shares) == 4 and sum(shares) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_the_module_command_applies_a_partial_config_on_the_defaults(tmp_path, capsys):
+    from sovereign.bench.llm.__main__ import main
+
+    mine = tmp_path / "mine.yaml"  # only what changes: every other key comes from config/config.yaml
+    mine.write_text("bench:\n  suites:\n    llm:\n      cpu: {batch_sizes: [2], output_lens: [4], iterations: 2, "
+                    "prefill_iterations: 1}\n", encoding="utf-8")
+    rc = main(["--config", str(mine), "--model", "pythia-14m", "--backend", "hf_eager", "--out", str(tmp_path / "out")])
+    assert rc == 0, capsys.readouterr().err
+    df = pd.read_parquet(tmp_path / "out" / "pythia-14m__hf_eager__fp32.parquet")
+    assert list(zip(df.batch_size, df.input_len, df.output_len, df.status)) == [(2, 32, 4, "ok")]  # input 32: default
+    assert main(["--config", str(tmp_path / "absent.yaml"), "--model", "pythia-14m", "--out", str(tmp_path)]) == 1
+    assert "absent.yaml not found" in capsys.readouterr().err

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from sovereign.config import compose_config, merge_config, sorted_keys, type_cli_values, validate_config
+from sovereign.config import (compose_config, load_user_config, merge_config, sorted_keys, type_cli_values,
+                              validate_config)
 from sovereign.errors import ConfigError
 from workflow import ROOT, SNAKEMAKE, planned_jobs, snakemake
 
@@ -37,6 +38,20 @@ def test_studies_replace_and_other_mappings_merge():
     assert "onnxruntime" in cnn["gpu"]["backends"]  # the other grid keeps the defaults
     # the rule is the key, not the depth: a nested mapping still merges
     assert merge_config({"a": {"b": {"c": 1}}}, {"a": {"b": {"d": 2}}}) == {"a": {"b": {"c": 1, "d": 2}}}
+
+
+def test_commands_apply_a_users_file_on_the_defaults(tmp_path):
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(yaml.safe_dump({"bench": {"suites": {"moe_routing": {"cpu": {"batch_sizes": [3]}}}}}))
+    cfg = load_user_config(mine)
+    assert cfg["bench"]["suites"]["moe_routing"]["cpu"]["batch_sizes"] == [3]
+    assert cfg["bench"]["suites"]["moe_routing"]["cpu"]["workloads"] == \
+        _defaults()["bench"]["suites"]["moe_routing"]["cpu"]["workloads"]
+    assert load_user_config() == load_user_config(ROOT / "config" / "config.yaml") == validate_config(_defaults())
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump({"bench": {"devices": ["nowhere"]}}))
+    with pytest.raises(ConfigError, match="nowhere"):
+        load_user_config(bad)
 
 
 def test_cli_values_are_typed_by_the_schema():

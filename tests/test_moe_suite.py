@@ -151,8 +151,10 @@ def test_cli_runs_a_point(cfg, tmp_path, capsys):
 
     path = tmp_path / "config.yaml"
     path.write_text(yaml.safe_dump(cfg))
+    # the file is applied on config/config.yaml (its cpu grid's model level too): --level block leaves that out
     rc = main(["moe", "--config", str(path), "--device", "cpu", "--strategies", "topk2", "--phases", "decode",
-               "--batch-sizes", "3", "--dispatches", "grouped", "--out", str(tmp_path / "out"), "--no-progress"])
+               "--batch-sizes", "3", "--dispatches", "grouped", "--level", "block", "--out", str(tmp_path / "out"),
+               "--no-progress"])
     assert rc == 0
     df = pd.read_parquet(tmp_path / "out" / "cpu" / "vqav2.parquet")
     assert df[["backend", "batch_size", "dispatch", "phase", "tokens", "status"]].to_dict("records") == [

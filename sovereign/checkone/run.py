@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..bench.config import stable_hash
-from ..config import DEFAULT_CONFIG_PATH, ROOT, compose_config, read_yaml_file, validate_config
+from ..config import ROOT, load_user_config
 from ..errors import ConfigError
 from ..io import write_parquet
 from .plan import plan_checks
@@ -21,8 +21,7 @@ NO_CLAIM = (None, "not_empirical", "not_a_claim")
 
 def load_check_config(path: str | None) -> dict:
     """config/config.yaml with the user's file applied on it, validated."""
-    overlays = [read_yaml_file(path)] if path else []
-    cfg = validate_config(compose_config(read_yaml_file(DEFAULT_CONFIG_PATH), overlays))
+    cfg = load_user_config(path)
     snap = cfg["literature"]["snapshot_path"]
     if not Path(snap).is_absolute() and not Path(snap).exists() and (ROOT / snap).exists():
         cfg["literature"]["snapshot_path"] = str(ROOT / snap)  # the shipped corpus, as the workflow finds it

@@ -6,10 +6,8 @@ Works on a GPU host that has only torch, pandas and pyarrow: run it as
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import time
-from pathlib import Path
 
 
 def _csv(kind):
@@ -26,7 +24,7 @@ def add_parser(sub):
     p = sub.add_parser("bench", help="run CNN benchmarks (any point or sweep) without Snakemake",
                        description="Run the CNN benchmark suite for one device entry and write "
                                    "<out>/cnn/<device>/<model>__<backend>__<precision>.parquet/.json")
-    p.add_argument("--config", default="config/config.yaml", help="config file with devices: and bench: (default: %(default)s)")
+    p.add_argument("--config", help="your config file, applied on config/config.yaml as the workflow applies --configfile")
     p.add_argument("--device", default="cpu", help="device entry to run on (default: %(default)s)")
     p.add_argument("--model", type=_csv(str), help="models, comma-separated (default: the device grid's)")
     p.add_argument("--backend", type=_csv(str), help="backends, comma-separated (default: the grid's)")
@@ -46,25 +44,6 @@ def add_parser(sub):
     return p
 
 
-def load_config(path: str) -> dict:
-    """The config file, schema-validated where jsonschema exists (GPU hosts may lack it)."""
-    import yaml
-
-    from ..errors import ConfigError
-
-    try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} not found; pass --config") from None
-    try:
-        from ..config import validate_config
-        from ..bench import checks  # noqa: F401  registers the bench checks
-    except ImportError as exc:
-        logging.getLogger(__name__).warning("config not schema-validated (%s); dataclass checks still apply", exc)
-        return raw
-    return validate_config(raw)
-
-
 def run(args) -> int:
     """Run the sweep and print one line per row."""
     from ..bench.cnn import run_sweep
@@ -72,7 +51,9 @@ def run(args) -> int:
     from ..smk import setup_logging
 
     setup_logging()
-    config = load_config(args.config)
+    from ..config import load_user_config
+
+    config = load_user_config(args.config)
     from ..bench.config import stable_hash as _hash
 
     timing = {k: v for k, v in (("time_budget_s", args.time_budget), ("warmup", args.warmup)) if v is not None}

@@ -26,7 +26,7 @@ def add_parser(sub):
 
 def fill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """Add the options (shared by `sovereign moe` and `python -m sovereign.bench.moe`)."""
-    p.add_argument("--config", default="config/config.yaml", help="workflow config to read (default: %(default)s)")
+    p.add_argument("--config", help="your config file, applied on config/config.yaml as the workflow applies --configfile")
     p.add_argument("--device", default="cpu", help="device entry under `devices` (default: %(default)s)")
     p.add_argument("--devices-file", default="config/devices.yaml", help="datasheet peaks per device (default: %(default)s)")
     p.add_argument("--out", default="results/bench/moe_routing", help="output folder; files go to OUT/<device>/ (default: %(default)s)")
@@ -47,13 +47,12 @@ def fill_parser(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def run(args) -> int:
     """Run the grid for each workload and print a summary."""
-    import yaml
-
     from ..bench.moe.config import MoeSuite, device_spec, hardware_peaks, suite_section
     from ..bench.moe.runner import MoeJob, run_moe_job, write_job
     from ..bench.result import rows_frame
+    from ..config import load_user_config
 
-    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) if Path(args.config).exists() else {}
+    config = load_user_config(args.config)
     section = suite_section(config)
     device = device_spec(config, args.device)
     grid_key = "gpu" if device.kind == "cuda" else "cpu"

@@ -6,8 +6,8 @@ import logging
 import sys
 from pathlib import Path
 
-import yaml
 
+from ...config import load_user_config
 from ...errors import SovereignError
 from ..config import stable_hash
 from .runner import bench_llm_job
@@ -17,7 +17,7 @@ from .settings import job_params
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, build the job's params as the rule would, run it and write its files."""
     ap = argparse.ArgumentParser(prog="python -m sovereign.bench.llm", description="Run one job of the llm suite.")
-    ap.add_argument("--config", default="config/config.yaml", help="workflow config with devices and bench.suites.llm")
+    ap.add_argument("--config", help="your config file, applied on config/config.yaml as the workflow applies --configfile")
     ap.add_argument("--devices-file", default="config/devices.yaml", help="datasheet facts (memory_gb, memory_gbs)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--model", required=True, help="registry key of config/models.yaml")
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8"))
+        config = load_user_config(args.config)
         params = job_params(config, args.device, args.model, args.devices_file)
         kind = params["device"].get("kind", "cpu")
         precision = args.precision or ("bf16" if kind == "cuda" else "fp32")
