@@ -1,7 +1,7 @@
 """One bench_cnn job on the device, through the rule's own function (job_params -> bench_cnn_job), no Snakemake.
 
-For a bare GPU host without Snakemake: merges config/config.yaml with an overlay (mappings key by
-key, as the workflow's --configfile does), then runs the jobs named on the command line exactly as
+For a bare GPU host without Snakemake: applies overlays on config/config.yaml as the workflow applies
+--configfile files (sovereign.config.load_user_config), then runs the jobs named on the command line exactly as
 the `bench_cnn` rule would, writing the rule's files under --out. Example (the H200 reference refresh):
   python3 tools/device/bench_best_path.py --overlay tools/device/h200.yaml --device h200 \
       --job resnet18:torch_compile:fp16 --out $OUT/bench
@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
-
-import yaml
 
 from sovereign.bench.cnn import bench_cnn_job, job_paths
 from sovereign.bench.config import job_params, stable_hash
-
-
-def merge(base: dict, over: dict) -> dict:
-    """Mappings merged key by key, anything else replaced (Snakemake's --configfile overlay rule)."""
-    out = dict(base)
-    for key, value in over.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
-    return out
+from sovereign.config import load_user_config
 
 
 def main() -> None:
@@ -35,9 +25,7 @@ def main() -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    config = yaml.safe_load(Path("config/config.yaml").read_text())
-    for path in args.overlay:
-        config = merge(config, yaml.safe_load(Path(path).read_text()) or {})
+    config = load_user_config(*args.overlay)
     for spec in args.job:
         model, backend, precision = spec.split(":")
         params = job_params(config, args.device, model)
