@@ -221,6 +221,19 @@ def test_a_ratio_pairs_rows_measured_at_the_same_lengths(parser):
     assert res["status"] == "UNTESTABLE" and "share no batch, precision and lengths" in res["reason"]
 
 
+def test_a_percent_change_is_the_same_speed_up_rule(parser):
+    # TPOT 8 ms against 20 ms: a 60% cut, a 2.5x speed-up
+    cut = read(parser, "With gpt-fast, GPT-2 cuts the time per output token by 60% compared with Hugging Face "
+                       "Transformers at batch size 1 on the CPU.", "cut60")
+    small = read(parser, "With gpt-fast, GPT-2 cuts the time per output token by 20% compared with Hugging Face "
+                         "Transformers at batch size 1 on the CPU.", "cut20")
+    res = check([cut, small])
+    assert res.loc["cut60", "status"] == "REPRODUCED", res.loc["cut60", "reason"]
+    assert res.loc["cut60", "measured_value"] == pytest.approx(-60.0)
+    assert "speed-up 2.5x vs 2.5x" in res.loc["cut60", "reason"]
+    assert res.loc["cut20", "status"] == "NOT_REPRODUCED" and "vs 1.25x" in res.loc["cut20", "reason"]
+
+
 # -- the answer says what this hardware measured -------------------------------------------------------
 def test_the_answer_states_decode_speed_and_ttft_by_batch_for_each_backend(parser):
     from sovereign.verdicts.answer import build_answer

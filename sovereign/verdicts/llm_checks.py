@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from .compare import decide, qualifier_of
+from .compare import claimed_speedup, decide, percent_of, qualifier_of
 from .hardware import norm_precision
 from .llm_reading import QUANTISED, LLMReading, read_llm_claim
 from .match import Bench, best_over, clean, names_compilation, row_key
@@ -196,8 +196,7 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     """A ratio (subject over baseline) of tokens/s or latency between two llm configurations, paired on the
     batch, precision and lengths the claim leaves open and decided over the pairs by compare.decide."""
     claimed = r.value
-    if r.kind == "change" and clean(claim.get("unit")) == "%":
-        return _res("UNTESTABLE", "percent changes of LLM metrics are not checked yet", claimed)
+    percent = r.kind == "change" and clean(claim.get("unit")) == "%"
     if claimed is None:
         return _res("UNTESTABLE", "the claim states no single value to compare with")
     base = {k: clean(claim.get(f"baseline_{k}")) for k in ("device", "backend", "precision", "batch")}
@@ -227,12 +226,19 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     values = {(i, j): (s_rows.at[i, col] / b_rows.at[j, col] if higher else b_rows.at[j, col] / s_rows.at[i, col])
               for i, j in matched}
     values = {k: float(v) for k, v in values.items()}
-    ok, (i, j) = decide(values, claimed, qualifier_of(r.qualifier), tol)
+    # a percent change becomes the same speed-up in the metric's direction ("TPOT cut by 60%" claims 2.5x)
+    target = claimed_speedup(higher, percent=claimed) if percent else claimed
+    if target is None:
+        return _res("UNTESTABLE", f"a change of {claimed:g}% leaves nothing to compare", claimed)
+    ok, (i, j) = decide(values, target, qualifier_of(r.qualifier), tol)
     lo, hi = min(values.values()), max(values.values())
     spread = f"; {len(values)} pairs measured {lo:,.3g}x-{hi:,.3g}x" if len(values) > 1 else ""
-    reason = (f"measured {values[(i, j)]:,.3g}x vs claimed {claimed:,.3g}x ({how}): {_where(s_rows.loc[i])} "
-              f"against {_where(b_rows.loc[j])}{spread}")
-    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, values[(i, j)],
+    measured = percent_of(values[(i, j)], higher) if percent else values[(i, j)]
+    said = f"{measured:+,.3g}% vs claimed {claimed:+,.3g}% (speed-up {values[(i, j)]:,.3g}x vs {target:,.3g}x" \
+        if percent else f"{measured:,.3g}x vs claimed {claimed:,.3g}x ("
+    reason = (f"measured {said}{'; ' if percent else ''}{how}): {_where(s_rows.loc[i])} against {_where(b_rows.loc[j])}"
+              f"{spread}")
+    return _res("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured,
                 [row_key(s_rows.loc[i]), row_key(b_rows.loc[j])])
 
 
