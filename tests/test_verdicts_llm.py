@@ -221,7 +221,7 @@ def test_a_ratio_pairs_rows_measured_at_the_same_lengths(parser):
     assert res["status"] == "UNTESTABLE" and "share no batch, precision and lengths" in res["reason"]
 
 
-def test_a_percent_change_is_the_same_speed_up_rule(parser):
+def test_a_percent_change_or_a_from_to_pair_is_the_same_speed_up_rule(parser):
     # TPOT 8 ms against 20 ms: a 60% cut, a 2.5x speed-up
     cut = read(parser, "With gpt-fast, GPT-2 cuts the time per output token by 60% compared with Hugging Face "
                        "Transformers at batch size 1 on the CPU.", "cut60")
@@ -232,6 +232,14 @@ def test_a_percent_change_is_the_same_speed_up_rule(parser):
     assert res.loc["cut60", "measured_value"] == pytest.approx(-60.0)
     assert "speed-up 2.5x vs 2.5x" in res.loc["cut60", "reason"]
     assert res.loc["cut20", "status"] == "NOT_REPRODUCED" and "vs 1.25x" in res.loc["cut20", "reason"]
+    # from/to against a named baseline: 20 -> 8 ms is the same 2.5x
+    moved = read(parser, "With gpt-fast, GPT-2's time per output token drops from 20 ms to 8 ms compared with "
+                         "Hugging Face Transformers at batch size 1 on the CPU.", "ft")
+    far = read(parser, "With gpt-fast, GPT-2's time per output token drops from 20 ms to 2 ms compared with "
+                       "Hugging Face Transformers at batch size 1 on the CPU.", "far")
+    res = check([moved, far])
+    assert res.loc["ft", "status"] == "REPRODUCED" and res.loc["ft", "measured_value"] == pytest.approx(2.5)
+    assert res.loc["far", "status"] == "NOT_REPRODUCED" and "vs claimed 10x" in res.loc["far", "reason"]
 
 
 # -- the answer says what this hardware measured -------------------------------------------------------

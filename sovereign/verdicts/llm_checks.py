@@ -17,6 +17,7 @@ from .compare import claimed_speedup, decide, percent_of, qualifier_of
 from .hardware import norm_precision
 from .llm_reading import QUANTISED, LLMReading, read_llm_claim
 from .match import Bench, best_over, clean, names_compilation, row_key
+from .plausibility import as_number
 
 SUITE = "llm"
 RUNS = ("hf_eager", "hf_static_compile", "fast_decode")
@@ -197,7 +198,9 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     batch, precision and lengths the claim leaves open and decided over the pairs by compare.decide."""
     claimed = r.value
     percent = r.kind == "change" and clean(claim.get("unit")) == "%"
-    if claimed is None:
+    v_from, v_to = as_number(claim.get("value_from")), as_number(claim.get("value_to"))
+    from_to = claimed is None and r.kind == "change" and not percent and bool(v_from) and bool(v_to)
+    if claimed is None and not from_to:
         return _res("UNTESTABLE", "the claim states no single value to compare with")
     base = {k: clean(claim.get(f"baseline_{k}")) for k in ("device", "backend", "precision", "batch")}
     base = {k: v for k, v in base.items() if v}
@@ -226,7 +229,10 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     values = {(i, j): (s_rows.at[i, col] / b_rows.at[j, col] if higher else b_rows.at[j, col] / s_rows.at[i, col])
               for i, j in matched}
     values = {k: float(v) for k, v in values.items()}
-    # a percent change becomes the same speed-up in the metric's direction ("TPOT cut by 60%" claims 2.5x)
+    # a percent change or a from/to pair becomes one speed-up in the metric's direction ("TPOT cut by 60%" and
+    # "from 20 to 50 tokens/s" both claim 2.5x); the from/to claim is then a ratio claim of that size
+    if from_to:
+        claimed = claimed_speedup(higher, v_from=v_from, v_to=v_to)
     target = claimed_speedup(higher, percent=claimed) if percent else claimed
     if target is None:
         return _res("UNTESTABLE", f"a change of {claimed:g}% leaves nothing to compare", claimed)
