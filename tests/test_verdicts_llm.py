@@ -218,7 +218,7 @@ def test_a_ratio_pairs_rows_measured_at_the_same_lengths(parser):
     assert "input 512" in res["reason"] and "input 32" not in res["reason"]
     apart = [rows[0], llm_row("hf_eager", 1, tpot=40.0, ttft=300.0, input_len=512)]
     res = check([c], apart).loc["c1"]
-    assert res["status"] == "UNTESTABLE" and "share no batch, precision and lengths" in res["reason"]
+    assert res["status"] == "UNTESTABLE" and "share no backend, host, batch, precision and lengths" in res["reason"]
 
 
 def test_a_percent_change_or_a_from_to_pair_is_the_same_speed_up_rule(parser):
@@ -240,6 +240,39 @@ def test_a_percent_change_or_a_from_to_pair_is_the_same_speed_up_rule(parser):
     res = check([moved, far])
     assert res.loc["ft", "status"] == "REPRODUCED" and res.loc["ft", "measured_value"] == pytest.approx(2.5)
     assert res.loc["far", "status"] == "NOT_REPRODUCED" and "vs claimed 10x" in res.loc["far", "reason"]
+
+
+def test_a_ratio_naming_no_backend_compares_each_backend_with_itself(parser):
+    # FP16 is 2x FP32 on each backend; across backends (fast FP16 against HF FP32) it would be about 6x
+    rows = [llm_row("fast_decode", 1, tpot=4.0, ttft=10.0, precision="fp16"),
+            llm_row("fast_decode", 1, tpot=8.0, ttft=20.0),
+            llm_row("hf_eager", 1, tpot=10.0, ttft=15.0, precision="fp16"),
+            llm_row("hf_eager", 1, tpot=20.0, ttft=30.0)]
+    six = read(parser, "GPT-2 in FP16 decodes 6x faster than in FP32 at batch size 1 on the CPU.", "six")
+    two = read(parser, "GPT-2 in FP16 decodes 2x faster than in FP32 at batch size 1 on the CPU.", "two")
+    res = check([six, two], rows)
+    assert res.loc["six", "status"] == "NOT_REPRODUCED", res.loc["six", "reason"]
+    assert res.loc["two", "status"] == "REPRODUCED" and "2 pairs measured 2x-2x" in res.loc["two", "reason"]
+
+
+def test_a_claimed_rise_is_held_to_its_qualifier(parser):
+    # HF's TPOT is 20 ms against gpt-fast's 8 ms: +150%, not "at most 10%"; "up to 160%" is within tolerance
+    most = read(parser, "With Hugging Face Transformers, GPT-2's time per output token rises by at most 10% compared "
+                        "with gpt-fast at batch size 1 on the CPU.", "most")
+    upto = read(parser, "With Hugging Face Transformers, GPT-2's time per output token is up to 160% higher than "
+                        "with gpt-fast at batch size 1 on the CPU.", "upto")
+    res = check([most, upto])
+    assert res.loc["most", "status"] == "NOT_REPRODUCED", res.loc["most", "reason"]
+    assert res.loc["most", "measured_value"] == pytest.approx(150.0)
+    assert res.loc["upto", "status"] == "REPRODUCED", res.loc["upto", "reason"]
+
+
+def test_a_from_to_pair_is_the_claim_whatever_value_holds(parser):
+    c = read(parser, "With gpt-fast, GPT-2's time per output token drops from 20 ms to 8 ms compared with "
+                     "Hugging Face Transformers at batch size 1 on the CPU.")
+    c["value"] = 8.0  # an extractor may keep the end figure as the value
+    res = check([c]).loc["c1"]
+    assert res["status"] == "REPRODUCED" and res["measured_value"] == pytest.approx(2.5), res["reason"]
 
 
 # -- the answer says what this hardware measured -------------------------------------------------------

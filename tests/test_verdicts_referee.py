@@ -54,6 +54,16 @@ RELATIVE = [
     ("up to 5x, measured maximum 1.6x: contradicted",
      dict(kind="ratio", metric="throughput", unit="x", value=5.0, qualifier="up_to", **FP16_VS_FP32),
      pair_rows({1: 100, 8: 500}, {1: 110, 8: 800}), "NOT_REPRODUCED", True),
+    # a claimed slowdown is a speed-up below 1: its at_most / at_least / up_to speak of the drop
+    ("throughput drops by at most 10%, measured -50%",
+     dict(kind="change", metric="throughput", unit="%", value=-10, qualifier="at_most", **FP16_VS_FP32),
+     pair_rows({1: 100, 8: 500}, {1: 50, 8: 250}), "NOT_REPRODUCED", False),
+    ("throughput drops by at most 10%, measured -5%",
+     dict(kind="change", metric="throughput", unit="%", value=-10, qualifier="at_most", **FP16_VS_FP32),
+     pair_rows({1: 100, 8: 500}, {1: 95, 8: 475}), "REPRODUCED", False),
+    ("throughput drops by up to 50%, the worst configuration measures -50%",
+     dict(kind="change", metric="throughput", unit="%", value=-50, qualifier="up_to", **FP16_VS_FP32),
+     pair_rows({1: 100, 8: 500}, {1: 50, 8: 450}), "REPRODUCED", False),
 ]
 
 

@@ -9,7 +9,8 @@ import pandas as pd
 
 from ..io import read_table, write_parquet
 from ..units import UnitError, to_ms
-from .compare import claimed_speedup, contradicts, decide, percent_of, qualifier_of, range_fields, repeat_spread
+from .compare import (claimed_speedup, contradicts, decide, percent_of, qualifier_of, range_fields, repeat_spread,
+                      speedup_terms)
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware, resolve_named_cpus
 from .llm_checks import check_llm, without_llm_rows
@@ -209,6 +210,7 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
     if target is None:
         return _result("UNTESTABLE", f"a change of {claimed:g}% leaves nothing to compare", claimed)
     q = qualifier_of(clean(claim.get("qualifier")))
+    q_speed, best_max = speedup_terms(q, target)  # a claimed slowdown turns the qualifier around
     # a claim is decided per context (phase, workload, dispatch), never pooled across them
     ci = dims.index("ctx") if "ctx" in dims else None
     by_ctx: dict = {}
@@ -216,7 +218,8 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
         by_ctx.setdefault(g[ci] if ci is not None else "", {})[g] = r
     # a speed-up is as uncertain as both of its rows: their repeat spreads add
     spreads = {g: repeat_spread(gs[g]) + repeat_spread(gb[g]) for g in speed}
-    per_context = {ctx: decide(rs, target, q, cfg.tolerance, spreads=spreads) for ctx, rs in sorted(by_ctx.items())}
+    per_context = {ctx: decide(rs, target, q_speed, cfg.tolerance, best_is_max=best_max, spreads=spreads)
+                   for ctx, rs in sorted(by_ctx.items())}
     ok = all(h for h, _ in per_context.values())
     # the context farthest from the claim is the one reported (all are in the reason)
     worst = max(per_context, key=lambda c: (not per_context[c][0], abs(math.log(speed[per_context[c][1]] / target))
@@ -240,7 +243,7 @@ def _compare(claim: dict, s: dict, s_rows: pd.DataFrame, b: dict, b_rows: pd.Dat
             f"{c or 'all'} {show(speed[g]):+.1f}{unit} ({'holds' if h else 'does not hold'})"
             for c, (h, g) in per_context.items())
     return _result("REPRODUCED" if ok else "NOT_REPRODUCED", reason, claimed, measured, used,
-                   **range_fields(target, speed.values(), q))
+                   **range_fields(target, speed.values(), q_speed, lower_is_best=not best_max))
 
 
 def _spread_note(tol: float, spread: float) -> str:

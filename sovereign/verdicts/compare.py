@@ -46,6 +46,16 @@ def claimed_speedup(higher: bool, percent: float | None = None, v_from: float | 
     return None
 
 
+def speedup_terms(qualifier, target: float | None) -> tuple[str, bool]:
+    """(qualifier, best is the largest) of a relative claim once it is a speed-up: a claimed slowdown (target
+    below 1: "TPOT rises by at most 10%" is at least 0.91x) swaps at_least and at_most, and its up_to speaks of
+    the smallest speed-up ("throughput drops by up to 30%": the worst configuration, 0.7x)."""
+    q = qualifier_of(qualifier)
+    if target is None or target >= 1:
+        return q, True
+    return {"at_least": "at_most", "at_most": "at_least"}.get(q, q), False
+
+
 def percent_of(speedup: float, higher: bool) -> float:
     """A speed-up back as the percent change of the metric it was made from."""
     return (speedup - 1) * 100 if higher else (1 / speedup - 1) * 100

@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from .compare import claimed_speedup, decide, percent_of, qualifier_of
+from .compare import claimed_speedup, decide, percent_of, qualifier_of, speedup_terms
 from .hardware import norm_precision
 from .llm_reading import QUANTISED, LLMReading, read_llm_claim
 from .match import Bench, best_over, clean, names_compilation, row_key
@@ -68,7 +68,7 @@ def _res(status, reason, claimed=None, measured=None, rows=(), low=None, high=No
 def backends_for(backend: str | None, claim: dict) -> tuple[tuple[str, ...] | None, str]:
     """The llm suite backends a claim's backend is checked against (None: cannot run here) and a note."""
     if backend is None:
-        return RUNS, "no backend named: best over " + ", ".join(RUNS)
+        return RUNS, "no backend named: any of " + ", ".join(RUNS)
     if backend == "hf_transformers":
         if STATIC.search(str(claim.get("sentence") or "")) or names_compilation(claim):
             return ("hf_static_compile",), "HF Transformers with a static cache / compile -> hf_static_compile"
@@ -175,17 +175,28 @@ def _i(row, col) -> str:
     return "?" if v is None or pd.isna(v) else str(int(v))
 
 
-# What a subject row and a baseline row must share to form one ratio, unless the baseline is the side that varies it.
-PAIR_ON = {"batch": "batch_size", "precision": "_precision", "input_len": "input_len", "output_len": "output_len"}
+# What a subject row and a baseline row must share to form one ratio, unless the baseline is the side that varies it
+# (a claim naming no backend compares each backend with itself; one naming no device, each host with itself).
+PAIR_ON = {"backend": "backend", "device": "_hw", "batch": "batch_size", "precision": "_precision",
+           "input_len": "input_len", "output_len": "output_len"}
+
+
+def _pair_value(v):
+    """A cell as a pairing key: numbers as floats (1 and 1.0 pair), missing as None, text cleaned."""
+    if v is None or (not isinstance(v, str) and pd.isna(v)):
+        return None
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    return clean(v) if isinstance(v, str) else str(v)
 
 
 def pairs(s_rows: pd.DataFrame, b_rows: pd.DataFrame, base: dict) -> list[tuple]:
-    """(subject index, baseline index) of rows measured at the same batch, precision and lengths, leaving out the
-    dimensions the baseline itself names (a 'batch 8 vs batch 1' ratio pairs across batch)."""
+    """(subject index, baseline index) of rows measured with the same backend, host, batch, precision and lengths,
+    leaving out the dimensions the baseline itself names (a 'batch 8 vs batch 1' ratio pairs across batch)."""
     keys = [col for dim, col in PAIR_ON.items() if dim not in base and col in s_rows.columns and col in b_rows.columns]
 
     def key(row):
-        return tuple(str(row[c]) for c in keys)
+        return tuple(_pair_value(row[c]) for c in keys)
 
     by_key = {}
     for j in b_rows.index:
@@ -199,7 +210,11 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     claimed = r.value
     percent = r.kind == "change" and clean(claim.get("unit")) == "%"
     v_from, v_to = as_number(claim.get("value_from")), as_number(claim.get("value_to"))
-    from_to = claimed is None and r.kind == "change" and not percent and bool(v_from) and bool(v_to)
+    # as check.py: a from/to pair of figures is the claim whatever `value` holds; a percent claim without a value
+    # takes the change from/to states
+    from_to = r.kind == "change" and not percent and bool(v_from) and v_to is not None
+    if percent and claimed is None and v_from and v_to is not None:
+        claimed = (v_to / v_from - 1) * 100
     if claimed is None and not from_to:
         return _res("UNTESTABLE", "the claim states no single value to compare with")
     base = {k: clean(claim.get(f"baseline_{k}")) for k in ("device", "backend", "precision", "batch")}
@@ -223,7 +238,7 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     s_rows, b_rows = (x[x[col].notna() & (x[col] > 0)] for x in (s_rows, b_rows))
     matched = pairs(s_rows, b_rows, base)
     if not matched:
-        return _res("UNTESTABLE", "the subject's and the baseline's rows share no batch, precision and lengths "
+        return _res("UNTESTABLE", "the subject's and the baseline's rows share no backend, host, batch, precision and lengths "
                     f"({len(s_rows)} and {len(b_rows)} rows)", claimed)
     # higher-is-better metrics: subject / baseline; latencies: baseline / subject (a speed-up either way)
     values = {(i, j): (s_rows.at[i, col] / b_rows.at[j, col] if higher else b_rows.at[j, col] / s_rows.at[i, col])
@@ -234,9 +249,11 @@ def check_relative(r: LLMReading, claim: dict, bench: Bench, tol: float) -> dict
     if from_to:
         claimed = claimed_speedup(higher, v_from=v_from, v_to=v_to)
     target = claimed_speedup(higher, percent=claimed) if percent else claimed
-    if target is None:
-        return _res("UNTESTABLE", f"a change of {claimed:g}% leaves nothing to compare", claimed)
-    ok, (i, j) = decide(values, target, qualifier_of(r.qualifier), tol)
+    if target is None or target <= 0:
+        return _res("UNTESTABLE", "the claimed change leaves no speed-up to compare (e.g. -100%, or from/to with a zero)",
+                    claimed)
+    q, best_max = speedup_terms(r.qualifier, target)  # a claimed slowdown turns the qualifier around
+    ok, (i, j) = decide(values, target, q, tol, best_is_max=best_max)
     lo, hi = min(values.values()), max(values.values())
     spread = f"; {len(values)} pairs measured {lo:,.3g}x-{hi:,.3g}x" if len(values) > 1 else ""
     measured = percent_of(values[(i, j)], higher) if percent else values[(i, j)]
