@@ -6,7 +6,6 @@ import logging
 import sys
 from pathlib import Path
 
-
 from ...config import load_user_config
 from ...errors import SovereignError
 from ..config import stable_hash
