@@ -197,8 +197,10 @@ def protocol_rows(tmp_path_factory):
         with FakeRapl(root, watts=40.0):
             rows = run_sweep(c, "cpu", str(tmp_path_factory.mktemp("out")), models=["resnet18"],
                              backends=["onnxruntime"], precisions=["int8"], batch_sizes=[1],
+                             # no minimum duration: 30 iterations end a repeat however fast this CPU runs them
+                             # (with 0.2 s, a fast run went on to 32 and the stable row had 95)
                              timing={"warmup": 1, "min_iterations": 3, "max_iterations": 30, "round_iterations": 3,
-                                     "time_budget_s": 2, "min_duration_s": 0.2})
+                                     "time_budget_s": 2, "min_duration_s": 0.0})
     finally:
         mp.undo()
     return pd.DataFrame(rows).set_index("protocol")
