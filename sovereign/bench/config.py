@@ -38,6 +38,18 @@ def _need(cond: bool, key: str, msg: str) -> None:
         raise BenchConfigError(f"config key '{key}': {msg}")
 
 
+def build_section(cls, section, where: str, **extra):
+    """A settings dataclass from a config mapping; an unknown key is an error naming it (used by every suite)."""
+    section = dict(section or {})
+    known = {f.name for f in fields(cls)} - {"key"}
+    unknown = sorted(set(section) - known)
+    _need(not unknown, f"{where}.{unknown[0] if unknown else ''}", f"not a known setting; known keys: {sorted(known)}")
+    try:
+        return cls(**section, **extra)
+    except TypeError as exc:
+        raise BenchConfigError(f"config key '{where}': {exc}") from None
+
+
 @dataclass
 class DeviceSpec:
     """A named place to benchmark: CPU or a CUDA GPU whose name must contain `gpu_name`, plus Slurm placement."""

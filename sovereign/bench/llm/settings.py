@@ -5,20 +5,14 @@ GPU host without jsonschema gets the same errors naming the key.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 
-from ..config import PLACEMENT_KEYS, DeviceSpec, device_spec, suite_config
-from ..errors import BenchConfigError
+from ..config import PLACEMENT_KEYS, DeviceSpec, _need, build_section, device_spec, suite_config
 from .backends import BACKENDS
 from .registry import load_registry
 
 KEY = "bench.suites.llm"
 PRECISIONS = ("fp32", "fp16", "bf16")
-
-
-def _need(cond: bool, key: str, msg: str) -> None:
-    if not cond:
-        raise BenchConfigError(f"config key '{key}': {msg}")
 
 
 def _positive_ints(values, key: str) -> None:
@@ -81,17 +75,10 @@ class LlmSuite:
     def from_config(cls, section: dict | None) -> "LlmSuite":
         """Build from the `bench.suites.llm` mapping (missing keys take the defaults)."""
         s = dict(section or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(s) - known)
-        _need(not unknown, f"{KEY}.{unknown[0] if unknown else ''}", f"not a known setting; known keys: {sorted(known)}")
         for kind in ("cpu", "gpu"):
             if kind in s:
-                grid = dict(s[kind] or {})
-                gknown = {f.name for f in fields(LlmGrid)} - {"key"}
-                bad = sorted(set(grid) - gknown)
-                _need(not bad, f"{KEY}.{kind}.{bad[0] if bad else ''}", f"not a known setting; known keys: {sorted(gknown)}")
-                s[kind] = LlmGrid(**grid, key=f"{KEY}.{kind}")
-        return cls(**s)
+                s[kind] = build_section(LlmGrid, s[kind], f"{KEY}.{kind}", key=f"{KEY}.{kind}")
+        return build_section(cls, s, KEY)
 
     def grid(self, device: DeviceSpec) -> LlmGrid:
         """The grid a device sweeps (by its kind)."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from ..config import DeviceSpec, device_spec, suite_config
+from ..config import DeviceSpec, _need, build_section, device_spec, suite_config
 from ..errors import BenchConfigError
 from ..tracker import TimingConfig
 from .strategy import OnDemandConfig, parse_strategy
@@ -20,23 +20,6 @@ PHASES = ("prefill", "decode")
 DISPATCHES = ("loop", "grouped", "graph")
 ACTIVATIONS = ("swiglu", "gelu")
 DEFAULT_STRATEGIES = ["topk1", "topk2", "topk4", "topp0.5", "ondemand"]
-
-
-def _need(cond: bool, key: str, msg: str) -> None:
-    if not cond:
-        raise BenchConfigError(f"config key '{key}': {msg}")
-
-
-def _build(cls, section, where: str, **extra):
-    """Construct a dataclass from a mapping; an unknown key is an error naming it."""
-    section = dict(section or {})
-    known = {f.name for f in fields(cls)} - {"key"}
-    unknown = sorted(set(section) - known)
-    _need(not unknown, f"{where}.{unknown[0] if unknown else ''}", f"not a known setting; known keys: {sorted(known)}")
-    try:
-        return cls(**section, **extra)
-    except TypeError as exc:
-        raise BenchConfigError(f"config key '{where}': {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -125,9 +108,9 @@ class MoeGrid:
 
     def __post_init__(self):
         if isinstance(self.block, dict):
-            self.block = _build(BlockConfig, self.block, f"{self.key}.block", key=f"{self.key}.block")
+            self.block = build_section(BlockConfig, self.block, f"{self.key}.block", key=f"{self.key}.block")
         if isinstance(self.model, dict):
-            self.model = _build(ModelGrid, self.model, f"{self.key}.model", key=f"{self.key}.model")
+            self.model = build_section(ModelGrid, self.model, f"{self.key}.model", key=f"{self.key}.model")
         for name, allowed in (("dtypes", DTYPES), ("workloads", WORKLOADS), ("phases", PHASES), ("dispatches", DISPATCHES)):
             values = getattr(self, name)
             _need(bool(values) and all(v in allowed for v in values), f"{self.key}.{name}",
@@ -167,9 +150,9 @@ class MoeSuite:
         unknown = sorted(set(s) - known)
         _need(not unknown, f"{KEY}.{unknown[0] if unknown else ''}", f"not a known setting; known keys: {sorted(known)}")
         if "ondemand" in s:
-            s["ondemand"] = _build(OnDemandConfig, s["ondemand"], f"{KEY}.ondemand", key=f"{KEY}.ondemand")
+            s["ondemand"] = build_section(OnDemandConfig, s["ondemand"], f"{KEY}.ondemand", key=f"{KEY}.ondemand")
         if "workload" in s:
-            s["workload"] = _build(WorkloadConfig, s["workload"], f"{KEY}.workload")
+            s["workload"] = build_section(WorkloadConfig, s["workload"], f"{KEY}.workload")
         if "timing" in s:
             try:
                 s["timing"] = TimingConfig(**s["timing"])
@@ -177,7 +160,7 @@ class MoeSuite:
                 raise BenchConfigError(f"config key '{KEY}.timing': {exc}") from None
         for kind in ("cpu", "gpu"):
             if kind in s:
-                s[kind] = _build(MoeGrid, s[kind], f"{KEY}.{kind}", key=f"{KEY}.{kind}")
+                s[kind] = build_section(MoeGrid, s[kind], f"{KEY}.{kind}", key=f"{KEY}.{kind}")
         return cls(**s)
 
     def grid(self, device: DeviceSpec) -> MoeGrid:
