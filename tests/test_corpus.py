@@ -104,15 +104,21 @@ CPU_PAPERS = {
 }
 
 
-def test_cpu_papers_carry_their_figures_locations_and_paraphrase_mark(corpus):
+def _assert_papers_carry(corpus, papers: dict) -> dict:
+    """Every paper holds its figures, is marked as our paraphrase and says where each figure stands; by id."""
     by_id = {r["id"]: r for r in corpus}
-    for pid, needles in CPU_PAPERS.items():
+    for pid, needles in papers.items():
         rec = by_id[pid]
         text = rec["abstract"] + " " + rec["full_text"]
         for n in needles:
             assert n in text, (pid, n)
         assert rec["paraphrase"] is True and "abstract_source" not in rec, pid
         assert rec["figure_location"] and all(v.strip() for v in rec["figure_location"].values()), pid
+    return by_id
+
+
+def test_cpu_papers_carry_their_figures_locations_and_paraphrase_mark(corpus):
+    by_id = _assert_papers_carry(corpus, CPU_PAPERS)
     # a range over three models is never pinned on ResNet-50 alone
     assert "ResNet-50 delivers" not in by_id["1805.08691"]["full_text"]
 
@@ -136,14 +142,7 @@ LLM_PAPERS = {
 
 
 def test_llm_papers_carry_their_figures_locations_and_paraphrase_mark(corpus):
-    by_id = {r["id"]: r for r in corpus}
-    for pid, needles in LLM_PAPERS.items():
-        rec = by_id[pid]
-        text = rec["abstract"] + " " + rec["full_text"]
-        for n in needles:
-            assert n in text, (pid, n)
-        assert rec["paraphrase"] is True and "abstract_source" not in rec, pid
-        assert rec["figure_location"] and all(v.strip() for v in rec["figure_location"].values()), pid
+    by_id = _assert_papers_carry(corpus, LLM_PAPERS)
     flexgen = by_id["2303.06865"]["full_text"]
     assert "Hugging Face Accelerate generates 25.12 tokens/s" in flexgen and "FlexGen generates 25.12" not in flexgen
 
