@@ -61,9 +61,8 @@ def main() -> None:
     logging.basicConfig(filename=out / "bench_llm.log", level=logging.INFO)
     import pandas as pd
     import torch
-    import yaml
 
-    from sovereign.bench.config import DeviceSpec
+    from sovereign.bench.config import DeviceSpec, device_sheet
     from sovereign.bench.llm.build import build_model
     from sovereign.bench.llm.registry import load_registry
     from sovereign.bench.llm.runner import LlmJob, run_llm_job
@@ -74,7 +73,7 @@ def main() -> None:
     from bench_llm_tune import copy_rate_gbs
 
     copy = None if args.cpu else copy_rate_gbs()
-    entry = yaml.safe_load(Path("config/devices.yaml").read_text())["devices"].get(args.device, {})
+    entry = device_sheet("config/devices.yaml", args.device)
     dev = DeviceSpec("cpu") if args.cpu else DeviceSpec(args.device, kind="cuda", gpus=1, gpu_name=args.device.upper())
     registry = load_registry()
     grid = [("pythia-14m", b, 1, 64, 32) for b in ("fast_decode", "hf_eager", "hf_static_compile")] if args.quick else GRIDS[args.grid]

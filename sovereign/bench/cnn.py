@@ -6,7 +6,8 @@ from pathlib import Path
 
 from .config import BACKEND_PRECISIONS, CnnGrid, CnnSuite, DeviceSpec, devices_from_config
 from .errors import BenchConfigError
-from .runner import CnnJob, run_cnn_job, write_job
+from .result import write_job
+from .runner import CnnJob, run_cnn_job
 
 log = logging.getLogger(__name__)
 

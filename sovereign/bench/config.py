@@ -9,6 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
 
 from .errors import BenchConfigError
 from .protocol import ProtocolSettings, check_protocols
@@ -36,6 +38,22 @@ def stable_hash(obj) -> str:
 def _need(cond: bool, key: str, msg: str) -> None:
     if not cond:
         raise BenchConfigError(f"config key '{key}': {msg}")
+
+
+@lru_cache(maxsize=8)
+def _devices_file(path: str, mtime_ns: int) -> dict:
+    import yaml
+
+    return (yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}).get("devices") or {}
+
+
+def device_sheet(path, device: str) -> dict:
+    """`device`'s datasheet entry in a devices.yaml ({} when the file or the entry is missing); the file is parsed
+    once per version (Snakemake asks for it twice per job while it builds the DAG)."""
+    p = Path(path) if path else None
+    if p is None or not p.exists():
+        return {}
+    return dict(_devices_file(str(p), p.stat().st_mtime_ns).get(device) or {})
 
 
 def build_section(cls, section, where: str, **extra):

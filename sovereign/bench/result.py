@@ -113,3 +113,12 @@ def rows_frame(rows: list[dict]):
         return pd.DataFrame({c: pd.Series(dtype="object") for c in CONTRACT_COLUMNS})
     rest = [c for c in df.columns if c not in CONTRACT_COLUMNS]
     return df[list(CONTRACT_COLUMNS) + rest]
+
+
+def write_job(rows: list[dict], report: dict, out_rows, out_report) -> None:
+    """Write a bench job's rows (Parquet) and its report with the environment (JSON), each atomically; every suite's
+    rule job ends with it."""
+    from ..io import write_json, write_parquet
+
+    write_parquet(out_rows, rows_frame(rows))
+    write_json(out_report, report)

@@ -22,7 +22,7 @@ from .memory import is_oom, memory_cap
 from .models import build_model, gflop_per_item, synthetic_batch, weights_id
 from .energy import energy_meter
 from .protocol import run_protocol
-from .result import BenchResult, rows_frame
+from .result import BenchResult
 
 log = logging.getLogger(__name__)
 
@@ -234,11 +234,3 @@ def _run_pass(job: CnnJob, reported_gpu_name: str | None = None, progress: bool 
     backend.close()
     report.update(status="done", wall_s=time.time() - started)
     return rows, report
-
-
-def write_job(rows: list[dict], report: dict, out_rows: str | Path, out_env: str | Path) -> None:
-    """Write the rows (Parquet) and the job report with its environment (JSON), atomically."""
-    from ..io import write_json, write_parquet
-
-    write_parquet(out_rows, rows_frame(rows))
-    write_json(out_env, report)

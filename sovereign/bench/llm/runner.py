@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from ..config import DeviceSpec
 from ..env import collect_env, verify_device
 from ..memory import is_oom
-from ..result import BenchResult
+from ..result import BenchResult, write_job
 from ..tracker import LatencyStats
 from .backends import TokenClock, make_backend
 from .build import (BYTES, build_model, decode_step_bytes, draw_ids, kv_cache_bytes, memory_needed, weights_bytes)
@@ -239,15 +239,6 @@ class _Null:
 
     def __exit__(self, *exc):
         return False
-
-
-def write_job(rows: list[dict], report: dict, out_rows, out_report) -> None:
-    """Write the rows (Parquet) and the job report with its environment (JSON)."""
-    from ...io import write_json, write_parquet
-    from ..result import rows_frame
-
-    write_parquet(out_rows, rows_frame(rows))
-    write_json(out_report, report)
 
 
 def bench_llm_job(out_rows: str, out_report: str, device: str, model: str, backend: str, precision: str, job: dict,

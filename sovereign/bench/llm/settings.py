@@ -6,8 +6,9 @@ GPU host without jsonschema gets the same errors naming the key.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-from ..config import PLACEMENT_KEYS, DeviceSpec, _need, build_section, device_spec, suite_config
+from ..config import PLACEMENT_KEYS, DeviceSpec, _need, build_section, device_sheet, device_spec, suite_config
 from .backends import BACKENDS
 from .registry import load_registry
 
@@ -106,14 +107,9 @@ def llm_jobs(config: dict) -> list[dict]:
 
 def datasheet(path, device: str) -> dict:
     """Memory capacity (GB) and bandwidth (GB/s) of `device` from a devices.yaml ({} when the file or entry is missing)."""
-    from pathlib import Path
-
-    import yaml
-
-    p = Path(path) if path else None
-    if p is None or not p.exists():
+    if not path or not Path(path).exists():
         return {}
-    entry = ((yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("devices") or {}).get(device) or {}
+    entry = device_sheet(path, device)
     return {"memory_gb": entry.get("memory_gb"), "memory_gbs": entry.get("memory_gbs")}
 
 

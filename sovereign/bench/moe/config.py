@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
-from ..config import DeviceSpec, _need, build_section, device_spec, suite_config
+from ..config import DeviceSpec, _need, build_section, device_sheet, device_spec, suite_config
 from ..errors import BenchConfigError
 from ..tracker import TimingConfig
 from .strategy import OnDemandConfig, parse_strategy
@@ -190,12 +190,9 @@ def moe_jobs(config: dict) -> list[dict]:
 
 def hardware_peaks(path: str | Path, device: str) -> dict:
     """Datasheet peak rates of `device` from a devices.yaml ({} when the file or the entry is missing)."""
-    import yaml
-
-    p = Path(path)
-    if not p.exists():
+    if not Path(path).exists():
         return {}
-    entry = ((yaml.safe_load(p.read_text(encoding="utf-8")) or {}).get("devices") or {}).get(device) or {}
+    entry = device_sheet(path, device)
     return {"peak_tflops": dict(entry.get("peak_tflops") or {}), "memory_gbs": entry.get("memory_gbs")}
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from ..config import DeviceSpec
 from ..env import collect_env, verify_device
 from ..memory import is_oom
-from ..result import BenchResult
+from ..result import BenchResult, write_job
 from ..tracker import TimingConfig, measure
 from .config import MoeGrid, MoeSuite
 from .cost import stack_cost
@@ -274,15 +274,6 @@ def _run_point(stack, batch, strategy, disp, dtype, timing, timer, dev_rates, jo
             torch.cuda.empty_cache()
         return BenchResult(**ident, status=status, reason=f"{type(exc).__name__}: {str(exc)[:500]}",
                            extras=extras).to_row()
-
-
-def write_job(rows: list[dict], report: dict, out_rows, out_report) -> None:
-    """Write the rows (Parquet) and the job report with its environment and measured rates (JSON), atomically."""
-    from ...io import write_json, write_parquet
-    from ..result import rows_frame
-
-    write_parquet(out_rows, rows_frame(rows))
-    write_json(out_report, report)
 
 
 def bench_moe_job(out_rows: str, out_report: str, device: str, workload: str, job: dict, config_hash: str = "") -> int:
