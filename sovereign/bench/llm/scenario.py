@@ -9,13 +9,12 @@ Percentiles come only from enough samples: p90 from 10, p99 from 100, else NULL 
 from __future__ import annotations
 
 import json
-import math
 import statistics
 import time
 from dataclasses import dataclass, field
 
-# Fewest samples a percentile is reported from (p50 from any).
-MIN_SAMPLES = {50: 1, 90: 10, 99: 100}
+from ..tracker import TAIL_MIN_SAMPLES, tail_percentile
+
 # Largest |logit difference| between a backend and hf_eager that counts as rounding, as a share of the
 # reference logits' standard deviation, by precision. bf16 keeps 8 bits of mantissa, and a random
 # 32-layer network carries rounding forward: on the H200, Llama-2-7B-shaped bf16 logits of the
@@ -24,19 +23,14 @@ LOGIT_REL_TOL = {"fp32": 1e-3, "fp16": 0.1, "bf16": 0.4}
 
 
 def percentile(values: list[float], q: int) -> float | None:
-    """Linear-interpolated q-th percentile, or None when there are fewer samples than MIN_SAMPLES[q]."""
-    if len(values) < MIN_SAMPLES[q] or not values:
-        return None
-    s = sorted(values)
-    pos = (len(s) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+    """The harness's linear-interpolated q-th percentile, or None with too few samples (tracker.TAIL_MIN_SAMPLES)."""
+    return tail_percentile(sorted(values), q)[0] if values else None
 
 
 def summarise(name: str, values: list[float]) -> dict:
     """{name_p50, name_p90, name_p99} plus a note naming any percentile left NULL for want of samples."""
     out = {f"{name}_p{q}": percentile(values, q) for q in (50, 90, 99)}
-    short = [f"p{q} needs {MIN_SAMPLES[q]} samples" for q in (90, 99) if out[f"{name}_p{q}"] is None]
+    short = [f"p{q} needs {TAIL_MIN_SAMPLES[q]} samples" for q in (90, 99) if out[f"{name}_p{q}"] is None]
     out[f"{name}_note"] = f"{len(values)} samples; " + ", ".join(short) if short else ""
     return out
 

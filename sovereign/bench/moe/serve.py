@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..tracker import _percentile
+from ..tracker import TAIL_MIN_SAMPLES, _percentile
 from .config import WorkloadConfig
 from .model import MoELlava, elapsed_ms, prior_logits
 from .routing import Strategy
@@ -117,11 +117,13 @@ def _pcts(name: str, values: list, independent: int | None = None) -> dict:
     theirs, so `independent` is the number of timed batches), None below with the reason in a note."""
     s = sorted(values)
     n = len(s) if independent is None else min(independent, len(s))
+    need = TAIL_MIN_SAMPLES
     out = {f"{name}_p50": _percentile(s, 50) if s else None,
-           f"{name}_p90": _percentile(s, 90) if n >= 10 else None,
-           f"{name}_p99": _percentile(s, 99) if n >= 100 else None}
-    if n < 100:
-        out[f"{name}_note"] = f"{len(s)} values from {n} independent timings: p90 needs 10, p99 needs 100"
+           f"{name}_p90": _percentile(s, 90) if n >= need[90] else None,
+           f"{name}_p99": _percentile(s, 99) if n >= need[99] else None}
+    if n < need[99]:
+        out[f"{name}_note"] = (f"{len(s)} values from {n} independent timings: p90 needs {need[90]}, "
+                               f"p99 needs {need[99]}")
     return out
 
 
