@@ -7,6 +7,7 @@ columns (through BenchResult) plus the llm suite's own (see the README).
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import time
@@ -173,7 +174,7 @@ def _run_point(job, backend, reference, model, point, row, mismatch) -> dict:
     except Exception:  # no meter: energy stays NULL with its reason below
         meter = None
     try:
-        with (meter or _Null()):
+        with (meter or contextlib.nullcontext()):
             times = time_point(backend, ids, o, grid.warmup, grid.iterations, grid.prefill_iterations,
                                lambda n: TokenClock(dev, n), window=meter)
         energy = meter.summary() if meter is not None else {"energy_j": None, "energy_note": "no energy meter"}
@@ -227,18 +228,9 @@ def _run_point(job, backend, reference, model, point, row, mismatch) -> dict:
     for k in ("iterations", "peak_mem_mb", "latency_ms_mean", "latency_ms_std", "latency_ms_min", "stable",
               "stop_reason", "timed_wall_s"):
         r[k] = base_row[k]
-    r.update({k: extras[k] for k in ("latency_ms_p50", "latency_ms_p90", "latency_ms_p99", "throughput_ips")})
     r.update(repeats=1, confirmed=False, confirm_note=f"one pass of {len(times.requests)} timed requests, no repeats "
              "that must agree: an unconfirmed measurement (it can fail to reproduce a claim, never contradict it)")
     return r
-
-
-class _Null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 def bench_llm_job(out_rows: str, out_report: str, device: str, model: str, backend: str, precision: str, job: dict,
