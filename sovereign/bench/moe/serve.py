@@ -152,9 +152,11 @@ def serve_point(model: MoELlava, strategy: Strategy, workload: str, batch: int, 
     records: list = []
     serve_batch(model, strategy, warm, seed, record=records)  # untimed: compiles, allocates, counts activations
     rounds = max(2, math.ceil(min_requests / batch))
+    # the requests are drawn before the clock starts: timed_wall_s is serving time only
+    batches = [make_requests(workload, batch, visual, cfg, seed + 1 + r) for r in range(rounds)]
     timings, wall = [], time.perf_counter()
-    for r in range(rounds):
-        timings.append(serve_batch(model, strategy, make_requests(workload, batch, visual, cfg, seed + 1 + r), seed + r))
+    for r, reqs in enumerate(batches):
+        timings.append(serve_batch(model, strategy, reqs, seed + r))
     wall = time.perf_counter() - wall
     e2e = [v for t in timings for v in t.e2e_ms]
     prefill = sum(t.prefill_ms for t in timings)
