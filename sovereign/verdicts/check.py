@@ -9,8 +9,8 @@ import pandas as pd
 
 from ..io import read_table, write_parquet
 from ..units import UnitError, to_ms
-from .compare import (claimed_speedup, contradicts, decide, percent_of, qualifier_of, range_fields, repeat_spread,
-                      speedup_terms)
+from .compare import (check_result as _result, claimed_speedup, contradicts, decide, percent_of, qualifier_of,
+                      range_fields, repeat_spread, speedup_terms)
 from .conditional import conditional_budget, conditional_json, needed_artefact
 from .hardware import Hardware, load_hardware, resolve_named_cpus
 from .llm_checks import check_llm, without_llm_rows
@@ -41,13 +41,6 @@ CHECK_COLUMNS = ["study", "claim_id", "status", "claimed_value", "measured_value
                  "plausibility_reason", "text_support", "numbers_grounded", "confidence", "contradicted",
                  "evidence_devices", "support_method", "conditional", "conditional_finding", "conditional_contexts",
                  "conditional_rows", "match"]
-
-
-def _result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None, **extra) -> dict:
-    ratio = measured / claimed if measured is not None and claimed not in (None, 0) else None
-    return {"status": status, "reason": reason, "claimed_value": claimed, "measured_value": measured,
-            "ratio": ratio, "bench_rows": json.dumps(sorted(set(rows))), "claimed_low": low, "claimed_high": high,
-            "measured_utilization": util, **extra}
 
 
 def _num(v: float) -> str:

@@ -22,6 +22,7 @@ configurations by more than the contradiction factor, on the side its qualifier 
 """
 from __future__ import annotations
 
+import json
 import math
 
 SIDES = {"exact": ("above", "below"), "approx": ("above", "below"), "up_to": ("above",), "at_least": ("above",),
@@ -129,3 +130,12 @@ def range_fields(claimed: float, values, qualifier: str, lower_is_best: bool = F
         sides = ("below",)
     vals = [float(v) for v in values]
     return {"_range": (claimed, min(vals), max(vals), sides)} if vals else {}
+
+
+def check_result(status, reason, claimed=None, measured=None, rows=(), low=None, high=None, util=None,
+                 **extra) -> dict:
+    """One claim check's fields (the claim_checks columns every check fills), with measured / claimed as ratio."""
+    ratio = measured / claimed if measured is not None and claimed not in (None, 0) else None
+    return {"status": status, "reason": reason, "claimed_value": claimed, "measured_value": measured,
+            "ratio": ratio, "bench_rows": json.dumps(sorted(set(rows))), "claimed_low": low, "claimed_high": high,
+            "measured_utilization": util, **extra}

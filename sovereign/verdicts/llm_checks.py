@@ -8,12 +8,11 @@ device this run did not measure makes the claim UNTESTABLE, and the reason names
 from __future__ import annotations
 
 import copy
-import json
 import re
 
 import pandas as pd
 
-from .compare import claimed_speedup, decide, percent_of, qualifier_of, speedup_terms
+from .compare import check_result as _res, claimed_speedup, decide, percent_of, qualifier_of, speedup_terms
 from .hardware import norm_precision
 from .llm_reading import QUANTISED, LLMReading, read_llm_claim
 from .match import Bench, best_over, clean, names_compilation, row_key
@@ -56,13 +55,6 @@ def _use_declaration() -> None:
 
 
 _use_declaration()
-
-
-def _res(status, reason, claimed=None, measured=None, rows=(), low=None, high=None) -> dict:
-    ratio = measured / claimed if measured is not None and claimed not in (None, 0) else None
-    return {"status": status, "reason": reason, "claimed_value": claimed, "measured_value": measured,
-            "ratio": ratio, "bench_rows": json.dumps(sorted(set(rows))), "claimed_low": low, "claimed_high": high,
-            "measured_utilization": None}
 
 
 def backends_for(backend: str | None, claim: dict) -> tuple[tuple[str, ...] | None, str]:
