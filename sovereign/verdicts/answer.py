@@ -3,8 +3,8 @@ with the number a reader would quote, a compact table, and the full per-context 
 (device as the hardware recorded it) restricted to the models, devices, batch sizes and phases the question
 names; which on-frame claims bear on it and their statuses; what could not be tested. The tribunal judges it.
 
-Each suite answers through a builder in ANSWER_BUILDERS (frame, checks, bench, claims) -> entries; a suite's
-own module adds its builder with `register_builder`, so this module needs no `if suite ==`."""
+Each kind of row answers through a builder listed in ANSWER_BUILDERS (frame, checks, bench, claims) -> entries:
+routing rows, field comparisons, whole-model generation rows; build_answer only runs the list."""
 from __future__ import annotations
 
 import json
@@ -176,12 +176,6 @@ def llm_answers(frame: dict, checks: pd.DataFrame, bench: Bench, claims=None) ->
 
 
 ANSWER_BUILDERS = [routing_answers, field_answers, llm_answers]
-
-
-def register_builder(builder) -> None:
-    """Add a suite's answer builder (frame, checks, bench, claims) -> list of comparison entries."""
-    if builder not in ANSWER_BUILDERS:
-        ANSWER_BUILDERS.append(builder)
 
 
 def build_answer(frame: dict, checks: pd.DataFrame, bench: Bench, claims: pd.DataFrame | None = None) -> dict:
