@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..verdicts.hardware import key
+from ..verdicts.match import ROUTING_SUITE
 from .markup import shorten
 
 CHARTS = ("throughput", "latency", "speedup", "claims", "tribunal", "routing")
@@ -184,7 +185,7 @@ def _activation_column(df: pd.DataFrame) -> str | None:
 def routing_rows(bench: pd.DataFrame) -> pd.DataFrame:
     """Successful moe_routing rows of the grouped dispatch (when measured), with a phase / workload panel."""
     ok = _ok(bench)
-    ok = ok[ok["suite"] == "moe_routing"].copy() if not ok.empty else ok
+    ok = ok[ok["suite"] == ROUTING_SUITE].copy() if not ok.empty else ok
     if ok.empty:
         return ok
     if "dispatch" in ok and (ok["dispatch"] == "grouped").any():
@@ -263,7 +264,7 @@ def build(bench: pd.DataFrame, checks: pd.DataFrame, reviews: pd.DataFrame, tole
     sp = cpu_speedup(bench, baseline_backends, baseline_precision)
     if len(sp) and on_frame is not None:
         sp = sp[sp["series"].isin(set(ok["series"]))] if len(ok) else sp.iloc[0:0]
-    cnn = rows[rows["suite"] != "moe_routing"] if "suite" in rows else rows  # the routing chart draws those
+    cnn = rows[rows["suite"] != ROUTING_SUITE] if "suite" in rows else rows  # the routing chart draws those
     charts = {
         "throughput": versus_batch(cnn, "throughput_ips", "Throughput (items/s)") if _cnn(ok) else None,
         "latency": versus_batch(cnn, "latency_ms_p50", "Latency p50 (ms)") if _cnn(ok) else None,
@@ -280,4 +281,4 @@ def build(bench: pd.DataFrame, checks: pd.DataFrame, reviews: pd.DataFrame, tole
 
 def _cnn(ok: pd.DataFrame) -> bool:
     """Whether there are measurements other than routing rows (the routing chart draws those)."""
-    return bool(len(ok)) and bool((ok["suite"] != "moe_routing").any())
+    return bool(len(ok)) and bool((ok["suite"] != ROUTING_SUITE).any())

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..io import read_json, write_text
 from ..verdicts.hardware import load_hardware
+from ..verdicts.match import ROUTING_SUITE
 from . import charts, sections
 from .data import reference_results
 from .data import load_study
@@ -52,8 +53,8 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     screening = read_json(screening_path)
     data = load_study(db_path, study, suites)
     bench = data["bench"]
-    routing = (suites is not None and "moe_routing" in suites) or (
-        not bench.empty and "moe_routing" in set(bench["suite"]))
+    routing = (suites is not None and ROUTING_SUITE in suites) or (
+        not bench.empty and ROUTING_SUITE in set(bench["suite"]))
     hw = load_hardware(devices_file or None)
     frame = read_json(frame_path) if frame_path else None
     specs = charts.build(bench, data["claim_checks"], data["tribunal_reviews"], tolerance,
@@ -87,7 +88,7 @@ def render_report(db_path: str, study: str, question: str, screening_path: str, 
     committed_charts = {}
     for f in committed:
         rows = f["rows"]
-        if "suite" in rows and (rows["suite"] == "moe_routing").any():
+        if "suite" in rows and (rows["suite"] == ROUTING_SUITE).any():
             spec = charts.routing_chart(rows).to_dict()
             note = f'<p class="warn">{esc(sections.SYNTHETIC_NOTE)}</p>'
         else:
