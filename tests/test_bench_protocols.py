@@ -131,6 +131,20 @@ def test_window_shorter_than_the_update_period_has_no_energy(tmp_path):
     assert s["energy_j"] is None and "too short for energy: it needs at least 5 s" in s["energy_note"]
 
 
+def test_a_suites_window_floor_reaches_the_meter(tmp_path, monkeypatch):
+    # energy_meter passes the suite's floor on (the llm suite's min_energy_window_s), in both directions
+    monkeypatch.setattr(energy, "POWERCAP_ROOT", tmp_path)
+    with FakeRapl(tmp_path, watts=5.0):
+        for floor, reported in ((0.05, True), (30.0, False)):
+            meter = energy.energy_meter("cpu", "", floor)
+            meter.update_period_s = 0.001
+            with meter, meter.segment():
+                time.sleep(0.1)
+            s = meter.summary()
+            assert (s["energy_j"] is not None) is reported and s["energy_min_window_s"] == floor, s
+    assert energy.energy_meter("cpu").min_window_s == energy.ENERGY_MIN_WINDOW_S
+
+
 def test_p99_needs_100_samples():
     few = LatencyStats.from_samples([1.0] * 98 + [5.0], wall_s=1)
     assert few.p99_ms is None and few.p99_note == "p99 needs at least 100 timed samples, this point has 99"

@@ -122,10 +122,11 @@ class RaplMeter(EnergyMeter):
         return total / 1e6
 
 
-def energy_meter(kind: str, uuid: str = "") -> EnergyMeter:
-    """The meter for a device kind: NVML on a CUDA device, RAPL on a CPU (None-with-reason when absent)."""
+def energy_meter(kind: str, uuid: str = "", min_window_s: float = ENERGY_MIN_WINDOW_S) -> EnergyMeter:
+    """The meter for a device kind: NVML on a CUDA device, RAPL on a CPU (None-with-reason when absent); it reports
+    energy only for timed windows of at least `min_window_s` (and 10 sensor periods)."""
     if kind == "cuda":
         from .nvml import PowerMonitor
 
-        return PowerMonitor(uuid=uuid)
-    return RaplMeter()
+        return PowerMonitor(uuid=uuid, min_window_s=min_window_s)
+    return RaplMeter(min_window_s=min_window_s)

@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 
-from .energy import EnergyMeter
+from .energy import ENERGY_MIN_WINDOW_S, EnergyMeter
 
 
 def open_handle(uuid: str = ""):
@@ -35,8 +35,9 @@ class PowerMonitor(EnergyMeter):
     # shorter windows get no energy figure rather than a wrong one.
     update_period_s = 1.0
 
-    def __init__(self, enabled: bool = True, uuid: str = "", interval_s: float = 0.01):
-        super().__init__("" if enabled else "not a GPU device")
+    def __init__(self, enabled: bool = True, uuid: str = "", interval_s: float = 0.01,
+                 min_window_s: float = ENERGY_MIN_WINDOW_S):
+        super().__init__("" if enabled else "not a GPU device", min_window_s=min_window_s)
         self.enabled = enabled
         self.uuid = uuid
         self.interval_s = interval_s
